@@ -1,0 +1,97 @@
+# Makefile — builds bin/abstat and bin/abstatd, runs the tests and benchmarks.
+#
+#   make              build (installs missing Debian -dev packages first)
+#   make test         build and run every test
+#   make test SANITIZE=1   the same under AddressSanitizer + UBSan (in build/san)
+#   make run          start the daemon on 127.0.0.1:8080 with data in ./data
+#   make bench        benchmarks (bench/)
+#   make reference    regenerate tests/reference/*.tsv with R
+
+CC ?= cc
+# Warnings are not optional: they are added to whatever CFLAGS the caller gives.
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wpointer-arith -Wformat=2 -Wundef
+OPT ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -pthread
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/san
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+BIN := $(BUILD)/bin
+else
+BUILD ?= build
+BIN := bin
+endif
+
+# build/config.mk holds the pkg-config flags; making it installs what is missing.
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+build/config.mk: scripts/configure.sh
+	@mkdir -p build
+	@sh scripts/configure.sh > $@.tmp && mv $@.tmp $@
+-include build/config.mk
+endif
+
+CFLAGS += $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS)
+
+STATS_SRC := $(wildcard stats/*.c)
+SERVICE_SRC := $(filter-out service/main_%.c,$(wildcard service/*.c))
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTLIB_SRC := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
+BENCH_SRC := $(wildcard bench/bench_*.c)
+
+STATS_OBJ := $(STATS_SRC:%.c=$(BUILD)/%.o)
+SERVICE_OBJ := $(SERVICE_SRC:%.c=$(BUILD)/%.o)
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+LIBSTATS := $(BUILD)/libabstat_stats.a
+LIBSERVICE := $(BUILD)/libabstat_service.a
+PROGRAMS := $(BIN)/abstat $(if $(wildcard service/main_abstatd.c),$(BIN)/abstatd)
+
+.PHONY: all test run bench reference clean fuzz valgrind
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c build/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBSTATS): $(STATS_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBSERVICE): $(SERVICE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/%: $(BUILD)/service/main_%.o $(LIBSERVICE) $(LIBSTATS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(LIBSERVICE) $(LIBSTATS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBSERVICE) $(LIBSTATS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Every test binary runs from the top of the tree; tests/run.sh counts them.
+test: $(PROGRAMS) $(TESTS)
+	@ABSTAT_BIN=$(abspath $(BIN)) sh tests/run.sh $(TESTS)
+
+run: $(PROGRAMS)
+	@mkdir -p data
+	$(BIN)/abstatd --listen 127.0.0.1:8080 --data ./data
+
+bench: $(PROGRAMS) $(BENCHES)
+	@for b in $(BENCHES); do $$b || exit 1; done
+
+reference:
+	cd tests/reference && for r in *.R; do Rscript "$$r" || exit 1; done
+
+clean:
+	rm -rf build bin
+
+-include $(STATS_OBJ:.o=.d) $(SERVICE_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
+         $(TESTS:=.d) $(BENCHES:=.d) $(BUILD)/service/main_abstat.d $(BUILD)/service/main_abstatd.d

@@ -1,0 +1,44 @@
+#!/bin/sh
+# configure.sh — finds the libraries abstat builds on and, on a Debian machine
+# where one is missing, installs it (as root, with apt-get) and says so.
+# Prints the make variables PKG_CFLAGS and PKG_LIBS on standard output.
+set -eu
+
+modules="gsl libevent libevent_pthreads jansson sqlite3"
+# Debian package that provides each pkg-config module.
+pkg_of() {
+    case "$1" in
+        gsl) echo libgsl-dev ;;
+        libevent|libevent_pthreads) echo libevent-dev ;;
+        jansson) echo libjansson-dev ;;
+        sqlite3) echo libsqlite3-dev ;;
+    esac
+}
+
+missing=""
+if ! command -v pkg-config >/dev/null 2>&1; then
+    missing="pkg-config"
+    for m in $modules; do missing="$missing $(pkg_of "$m")"; done
+else
+    for m in $modules; do
+        pkg-config --exists "$m" || missing="$missing $(pkg_of "$m")"
+    done
+fi
+missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
+
+if [ -n "${missing% }" ]; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "configure: missing packages: $missing" >&2
+        echo "configure: install them (Debian: apt-get install $missing) and run make again" >&2
+        exit 1
+    fi
+    echo "configure: installing missing packages with apt-get: $missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 || { echo "configure: apt-get update failed" >&2; exit 1; }
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing >&2 || { echo "configure: apt-get install failed" >&2; exit 1; }
+    echo "configure: installed $missing" >&2
+fi
+
+echo "PKG_CFLAGS := $(pkg-config --cflags $modules)"
+echo "PKG_LIBS := $(pkg-config --libs $modules)"
