@@ -1,0 +1,147 @@
+/* analysis.c — runs the statistics library over one experiment's arms. */
+#include "analysis.h"
+
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const metric_names[] = {"conversion", "revenue", "nps"};
+static const char *const method_names[] = {"sequential", "fixed"};
+static const char *const correction_names[] = {"none", "holm", "bonferroni", "bh"};
+
+const char *ab_metric_name(ab_metric m)
+{
+    return (unsigned)m < 3 ? metric_names[m] : "unknown";
+}
+
+int ab_metric_parse(const char *s, ab_metric *out)
+{
+    for (unsigned i = 0; i < 3; i++)
+        if (!strcmp(s, metric_names[i])) return *out = (ab_metric)i, 0;
+    return -1;
+}
+
+const char *ab_method_name(ab_method m)
+{
+    return (unsigned)m < 2 ? method_names[m] : "unknown";
+}
+
+int ab_method_parse(const char *s, ab_method *out)
+{
+    for (unsigned i = 0; i < 2; i++)
+        if (!strcmp(s, method_names[i])) return *out = (ab_method)i, 0;
+    return -1;
+}
+
+const char *ab_correction_name(ab_correction c)
+{
+    return (unsigned)c < 4 ? correction_names[c] : "unknown";
+}
+
+int ab_correction_parse(const char *s, ab_correction *out)
+{
+    /* R spells it "BH": accept any case. */
+    for (unsigned i = 0; i < 4; i++)
+        if (!strcasecmp(s, correction_names[i])) return *out = (ab_correction)i, 0;
+    return -1;
+}
+
+static void set_primary_rate(ab_primary *p, const ab_rate_vs_control *r)
+{
+    p->effect = r->cmp.diff;
+    p->effect_ci = r->cmp.diff_ci;
+    p->p_value = r->cmp.p_value;
+    p->p_adjusted = r->p_adjusted;
+    p->sequential_p = r->seq.p_value;
+    p->sequential_ci = r->seq.ci;
+    p->lift = r->cmp.lift;
+}
+
+static void set_primary_mean(ab_primary *p, const ab_mean_vs_control *r, double control_mean)
+{
+    p->effect = r->welch.diff;
+    p->effect_ci = r->welch.diff_ci;
+    p->p_value = r->welch.p_value;
+    p->p_adjusted = r->p_adjusted;
+    p->sequential_p = r->seq.p_value;
+    p->sequential_ci = r->seq.ci;
+    p->lift = control_mean != 0.0 ? r->welch.diff / control_mean : NAN;
+}
+
+static void set_primary_nps(ab_primary *p, const ab_nps_vs_control *r)
+{
+    p->effect = r->cmp.diff;
+    p->effect_ci = r->cmp.diff_ci;
+    p->p_value = r->cmp.p_value;
+    p->p_adjusted = r->p_adjusted;
+    p->sequential_p = r->seq.p_value;
+    p->sequential_ci = r->seq.ci;
+    p->lift = NAN; /* a difference of scores has no meaningful ratio */
+}
+
+ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arms,
+                          size_t k, ab_arm_result *out)
+{
+    double x[AB_MAX_ARMS], n[AB_MAX_ARMS];
+    ab_moments mom[AB_MAX_ARMS];
+    ab_nps_summary nps[AB_MAX_ARMS];
+    ab_rate_vs_control rate[AB_MAX_ARMS];
+    ab_mean_vs_control mean[AB_MAX_ARMS];
+    ab_nps_vs_control npsv[AB_MAX_ARMS];
+    ab_status st;
+    const double alpha = opts->cmp.alpha;
+
+    if (k < 2) return AB_EINVAL;
+    if (k > AB_MAX_ARMS) return AB_ERANGE;
+
+    for (size_t i = 0; i < k; i++) {
+        n[i] = arms[i].users;
+        out[i].primary.effect = out[i].primary.p_value = NAN;
+        out[i].primary.p_adjusted = out[i].primary.sequential_p = NAN;
+        out[i].primary.lift = NAN;
+        out[i].primary.effect_ci = out[i].primary.sequential_ci = (ab_interval){NAN, NAN};
+    }
+
+    for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++) {
+        int wanted = (opts->phases >> ph) & 1u;
+        int primary = opts->metric == AB_METRIC_CONVERSION && ph == opts->phase;
+        if (!wanted && !primary) continue;
+        for (size_t i = 0; i < k; i++) {
+            x[i] = arms[i].conversions[ph];
+            if ((st = ab_prop_wilson_ci(x[i], n[i], alpha, &out[i].rate_ci[ph]))) return st;
+        }
+        if ((st = ab_compare_rates(&opts->cmp, x, n, k, rate))) return st;
+        for (size_t i = 0; i < k; i++) {
+            out[i].rate[ph] = rate[i];
+            if (primary && i > 0) set_primary_rate(&out[i].primary, &rate[i]);
+        }
+    }
+
+    if (opts->revenue || opts->metric == AB_METRIC_REVENUE) {
+        for (size_t i = 0; i < k; i++) {
+            mom[i] = arms[i].revenue;
+            if ((st = ab_mean_summarize(&mom[i], alpha, &out[i].revenue))) return st;
+        }
+        if ((st = ab_compare_means(&opts->cmp, mom, k, mean))) return st;
+        for (size_t i = 0; i < k; i++) {
+            out[i].revenue_vs = mean[i];
+            if (opts->metric == AB_METRIC_REVENUE && i > 0)
+                set_primary_mean(&out[i].primary, &mean[i], out[0].revenue.mean);
+        }
+    }
+
+    if (opts->nps || opts->metric == AB_METRIC_NPS) {
+        for (size_t i = 0; i < k; i++)
+            if ((st = ab_nps_summarize(arms[i].promoters, arms[i].passives,
+                                       arms[i].detractors, alpha, &nps[i])))
+                return st;
+        if ((st = ab_compare_nps(&opts->cmp, nps, k, npsv))) return st;
+        for (size_t i = 0; i < k; i++) {
+            out[i].nps = nps[i];
+            out[i].nps_vs = npsv[i];
+            if (opts->metric == AB_METRIC_NPS && i > 0)
+                set_primary_nps(&out[i].primary, &npsv[i]);
+        }
+    }
+    return AB_OK;
+}

@@ -1,0 +1,107 @@
+/* jsonin.c — typed, range-checked field readers over jansson objects. */
+#include "jsonin.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_EXACT 9007199254740992.0 /* 2^53 */
+
+static const char *sep(const char *where)
+{
+    return where && *where ? "." : "";
+}
+
+static const char *w(const char *where)
+{
+    return where ? where : "";
+}
+
+static const json_t *lookup(const json_t *obj, const char *key, int *present)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (present) *present = v && !json_is_null(v);
+    return json_is_null(v) ? NULL : v;
+}
+
+int ab_jin_count(const json_t *obj, const char *key, const char *where,
+                 double *out, int *present, ab_error *err)
+{
+    const json_t *v = lookup(obj, key, present);
+    double d;
+    if (!v) return 0;
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i < 0)
+            return ab_error_set(err, 400, "%s%s%s: must not be negative", w(where), sep(where), key);
+        d = (double)i;
+    } else if (json_is_real(v)) {
+        d = json_real_value(v);
+        if (!(d >= 0.0) || floor(d) != d)
+            return ab_error_set(err, 400, "%s%s%s: must be a non-negative whole number",
+                                w(where), sep(where), key);
+    } else {
+        return ab_error_set(err, 400, "%s%s%s: must be a number", w(where), sep(where), key);
+    }
+    if (d > MAX_EXACT)
+        return ab_error_set(err, 400, "%s%s%s: too large (at most 2^53)", w(where), sep(where), key);
+    *out = d;
+    return 0;
+}
+
+int ab_jin_number(const json_t *obj, const char *key, const char *where,
+                  double lo, double hi, int open, double *out, int *present,
+                  ab_error *err)
+{
+    const json_t *v = lookup(obj, key, present);
+    double d;
+    if (!v) return 0;
+    if (!json_is_number(v))
+        return ab_error_set(err, 400, "%s%s%s: must be a number", w(where), sep(where), key);
+    d = json_number_value(v);
+    if (!isfinite(d) || (open ? (d <= lo || d >= hi) : (d < lo || d > hi)))
+        return ab_error_set(err, 400, "%s%s%s: must be %s %g and %g", w(where), sep(where),
+                            key, open ? "strictly between" : "between", lo, hi);
+    *out = d;
+    return 0;
+}
+
+int ab_jin_string(const json_t *obj, const char *key, const char *where,
+                  const char **out, int *present, ab_error *err)
+{
+    const json_t *v = lookup(obj, key, present);
+    if (!v) return 0;
+    if (!json_is_string(v))
+        return ab_error_set(err, 400, "%s%s%s: must be a string", w(where), sep(where), key);
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return ab_error_set(err, 400, "%s%s%s: must not contain NUL characters",
+                            w(where), sep(where), key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+int ab_jin_known_keys(const json_t *obj, const char *const *keys,
+                      const char *where, ab_error *err)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)obj, key, value) {
+        size_t i;
+        (void)value;
+        for (i = 0; keys[i]; i++)
+            if (!strcmp(keys[i], key)) break;
+        if (!keys[i])
+            return ab_error_set(err, 400, "%s%sunknown field \"%.64s\"", w(where),
+                                where && *where ? ": " : "", key);
+    }
+    return 0;
+}
+
+json_t *ab_jin_parse(const char *buf, size_t len, ab_error *err)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!v)
+        ab_error_set(err, 400, "invalid JSON at line %d, column %d: %s", jerr.line,
+                     jerr.column, jerr.text);
+    return v;
+}
