@@ -1,0 +1,40 @@
+/* sequential.c — the normal-mixture sequential test (mSPRT) of SPEC section 6. */
+#include "internal.h"
+
+static void seq_nan(ab_seq_result *out)
+{
+    out->p_value = NAN;
+    out->ci = ab_interval_nan();
+}
+
+ab_status ab_seq_msprt(double theta, double var, double N, double alpha,
+                       double tuning, ab_seq_result *out)
+{
+    if (!out || !ab_valid_level(alpha) || !isfinite(tuning) || tuning <= 0.0 ||
+        !ab_valid_count(N) || isinf(theta) || var < 0.0 || isinf(var))
+        return AB_EINVAL;
+    /* An undefined estimate or variance (an arm without users, constant
+     * data) or no spread at all leaves the test undefined, never
+     * significant. */
+    if (isnan(theta) || isnan(var) || var == 0.0 || N == 0.0) {
+        seq_nan(out);
+        return AB_OK;
+    }
+
+    double l2a = -2.0 * log(alpha);            /* 2 ln(1/alpha) */
+    double rho2 = (l2a + log(l2a + 1.0)) / tuning;
+    double nr = N * rho2;                      /* N rho^2 */
+    double log1p_nr = log1p(nr);               /* ln(N rho^2 + 1) */
+
+    /* ln Lambda, not Lambda: at 10^9 users exp() of the second term
+     * overflows while 1/Lambda is just a p of 0. */
+    double log_lambda = -0.5 * log1p_nr + theta * theta / (2.0 * var) * (nr / (nr + 1.0));
+    if (isnan(log_lambda)) return AB_ENUMERIC;
+    out->p_value = log_lambda <= 0.0 ? 1.0 : exp(-log_lambda);
+
+    double half = sqrt(var * (1.0 + 1.0 / nr) * (l2a + log1p_nr));
+    if (!isfinite(half)) return AB_ENUMERIC;
+    out->ci.lo = theta - half;
+    out->ci.hi = theta + half;
+    return AB_OK;
+}
