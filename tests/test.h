@@ -12,7 +12,7 @@
 
 extern int test_passed, test_failed;
 /* Label printed with each failure, e.g. the reference row being checked. */
-extern char test_context[256];
+extern char test_context[1024];
 
 void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

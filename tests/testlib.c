@@ -7,7 +7,7 @@
 #include <string.h>
 
 int test_passed, test_failed;
-char test_context[256];
+char test_context[1024];
 
 void test_fail(const char *file, int line, const char *fmt, ...)
 {
