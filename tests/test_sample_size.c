@@ -1,0 +1,199 @@
+/* test_sample_size.c — ab_sample_size_prop/_mean against R (power.prop.test
+ * and the normal formula, tests/reference/sample_size.tsv made by
+ * sample_size.R), ab_sample_progress on hand-computed cases, invalid input. */
+#include <string.h>
+
+#include "abstat/stats.h"
+#include "test.h"
+
+static void check_prop_row(const ref_row *r)
+{
+    /* p1 mde alpha power k correction n_formula n_power_prop_test per_variant */
+    CHECK_INT(r->nv, 9);
+    if (r->nv != 9) return;
+    double n = NAN;
+    CHECK_INT(ab_sample_size_prop(r->v[0], r->v[1], r->v[2], r->v[3],
+                                  (size_t)r->v[4], (ab_correction)r->v[5], &n),
+              AB_OK);
+    /* Whole users: the ceiling must be the very integer R gives. */
+    CHECK_REL(n, r->v[8], 0.0);
+    /* ... and the smallest whole number at or above power.prop.test's root,
+     * unless uniroot's tolerance (~1e-4 users) straddles an integer. */
+    double root = r->v[7];
+    if (fabs(root - round(root)) > 1e-3) CHECK_REL(n, ceil(root), 0.0);
+    else CHECK(fabs(n - ceil(root)) <= 1.0);
+}
+
+static void check_mean_row(const ref_row *r)
+{
+    /* baseline sd mde alpha power k correction n_formula per_variant */
+    CHECK_INT(r->nv, 9);
+    if (r->nv != 9) return;
+    double n = NAN;
+    CHECK_INT(ab_sample_size_mean(r->v[0], r->v[1], r->v[2], r->v[3], r->v[4],
+                                  (size_t)r->v[5], (ab_correction)r->v[6], &n),
+              AB_OK);
+    CHECK_REL(n, r->v[8], 0.0);
+}
+
+static void test_reference(void)
+{
+    ref_file *f = ref_open("sample_size.tsv");
+    ref_row r;
+    int nprop = 0, nmean = 0;
+    while (ref_next(f, &r)) {
+        if (!strncmp(r.tag, "prop_", 5)) {
+            check_prop_row(&r);
+            nprop++;
+        } else if (!strncmp(r.tag, "mean_", 5)) {
+            check_mean_row(&r);
+            nmean++;
+        } else {
+            test_fail(__FILE__, __LINE__, "unknown row %s", r.tag);
+        }
+    }
+    ref_close(f);
+    CHECK(nprop >= 150);
+    CHECK(nmean >= 25);
+}
+
+static void test_examples(void)
+{
+    double n;
+    /* SPEC sections 5 and 7: baseline 5 %, +10 %: power.prop.test's root is
+     * 31233.44, so 31234 users per variant. */
+    CHECK_INT(ab_sample_size_prop(0.05, 0.10, 0.05, 0.8, 2, AB_CORRECT_HOLM, &n), AB_OK);
+    CHECK_REL(n, 31234.0, 0.0);
+    /* With two arms every correction is the uncorrected test. */
+    double none, bh;
+    CHECK_INT(ab_sample_size_prop(0.05, 0.10, 0.05, 0.8, 2, AB_CORRECT_NONE, &none), AB_OK);
+    CHECK_INT(ab_sample_size_prop(0.05, 0.10, 0.05, 0.8, 2, AB_CORRECT_BH, &bh), AB_OK);
+    CHECK(none == n && bh == n);
+    /* More arms need more users per arm under a correction, not without. */
+    double k4, k4none;
+    CHECK_INT(ab_sample_size_prop(0.05, 0.10, 0.05, 0.8, 4, AB_CORRECT_BONFERRONI, &k4), AB_OK);
+    CHECK_INT(ab_sample_size_prop(0.05, 0.10, 0.05, 0.8, 4, AB_CORRECT_NONE, &k4none), AB_OK);
+    CHECK(k4 > n);
+    CHECK(k4none == n);
+}
+
+static void test_invalid(void)
+{
+    double n;
+    const double bad_p1[] = {0, 1, -0.1, 1.5, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_p1 / sizeof *bad_p1; i++)
+        CHECK_INT(ab_sample_size_prop(bad_p1[i], 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    /* mde 0 or not finite; p2 = p1 (1 + mde) at or beyond 0 or 1 */
+    const double bad_mde[] = {0, NAN, INFINITY, -INFINITY, 1.0, 3.0, -1.0, -1.5};
+    for (size_t i = 0; i < sizeof bad_mde / sizeof *bad_mde; i++)
+        CHECK_INT(ab_sample_size_prop(0.5, bad_mde[i], 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_prop(0.6, 0.7, 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    const double bad_level[] = {0, 1, -0.05, 1.5, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_level / sizeof *bad_level; i++) {
+        CHECK_INT(ab_sample_size_prop(0.05, 0.1, bad_level[i], 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+        CHECK_INT(ab_sample_size_prop(0.05, 0.1, 0.05, bad_level[i], 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+        CHECK_INT(ab_sample_size_mean(2.5, 14.2, 0.1, bad_level[i], 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+        CHECK_INT(ab_sample_size_mean(2.5, 14.2, 0.1, 0.05, bad_level[i], 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    }
+    const size_t bad_k[] = {0, 1, AB_MAX_ARMS + 1, 1000};
+    for (size_t i = 0; i < sizeof bad_k / sizeof *bad_k; i++) {
+        CHECK_INT(ab_sample_size_prop(0.05, 0.1, 0.05, 0.8, bad_k[i], AB_CORRECT_HOLM, &n), AB_EINVAL);
+        CHECK_INT(ab_sample_size_mean(2.5, 14.2, 0.1, 0.05, 0.8, bad_k[i], AB_CORRECT_HOLM, &n), AB_EINVAL);
+    }
+    CHECK_INT(ab_sample_size_prop(0.05, 0.1, 0.05, 0.8, AB_MAX_ARMS, AB_CORRECT_HOLM, &n), AB_OK);
+    CHECK_INT(ab_sample_size_prop(0.05, 0.1, 0.05, 0.8, 2, (ab_correction)7, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, NULL), AB_EINVAL);
+    /* A power no larger than what no users give has no positive root. */
+    CHECK_INT(ab_sample_size_prop(0.05, 0.1, 0.05, 1e-6, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    /* An effect too small to ever reach: more than 2^53 users. */
+    CHECK_INT(ab_sample_size_prop(0.5, 1e-9, 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_ERANGE);
+
+    const double bad_sd[] = {0, -1, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_sd / sizeof *bad_sd; i++)
+        CHECK_INT(ab_sample_size_mean(2.5, bad_sd[i], 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_mean(0, 14.2, 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_mean(NAN, 14.2, 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_mean(2.5, 14.2, 0, 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_mean(2.5, 14.2, INFINITY, 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_mean(1e200, 14.2, 1e200, 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_mean(2.5, 14.2, 0.1, 0.05, 0.8, 2, (ab_correction)-1, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_mean(2.5, 14.2, 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, NULL), AB_EINVAL);
+}
+
+/* Runs ab_sample_progress and checks both figures (NaN equals NaN). */
+static void progress_case(const char *name, const double *users,
+                          const double *weights, size_t k, double per_variant,
+                          double days, double want_progress, double want_days)
+{
+    ab_progress p;
+    snprintf(test_context, sizeof test_context, "progress %s", name);
+    CHECK_INT(ab_sample_progress(users, weights, k, per_variant, days, &p), AB_OK);
+    CHECK_REL(p.progress, want_progress, 1e-15);
+    CHECK_REL(p.days_remaining, want_days, 0.0);
+    test_context[0] = '\0';
+}
+
+static void test_progress(void)
+{
+    const double half[] = {0.5, 0.5};
+    /* 900 users in 9 days = 100 a day, 50 per arm; arm 1 needs 600 more:
+     * 12 days; progress min(500, 400)/1000. */
+    const double u1[] = {500, 400};
+    progress_case("even", u1, half, 2, 1000, 9, 0.4, 12);
+    progress_case("even, no weights", u1, NULL, 2, 1000, 9, 0.4, 12);
+    /* 75/25 split: 2000 users in 10 days = 150 and 50 a day; arm 0 needs
+     * 500/150 = 3.33 -> 4 days, arm 1 1500/50 = 30 days. */
+    const double u2[] = {1500, 500}, w2[] = {0.75, 0.25}, w2raw[] = {3, 1};
+    progress_case("75/25", u2, w2, 2, 2000, 10, 0.25, 30);
+    progress_case("weights normalised", u2, w2raw, 2, 2000, 10, 0.25, 30);
+    /* Arm 0 done; arm 1 needs 600 at 100 a day. */
+    const double u3[] = {1000, 400};
+    progress_case("one arm done", u3, half, 2, 1000, 7, 0.4, 6);
+    /* 15 more users at 10 a day: 1.5 -> 2 whole days. */
+    const double u4[] = {10, 10};
+    progress_case("part day", u4, NULL, 2, 25, 1, 0.4, 2);
+    /* Five arms of 100 after 3 days: 100/3 a day each; 300 more is exactly
+     * 9 days, though with these weights the quotient rounds to 9 + 2 ulp. */
+    const double u5[] = {100, 100, 100, 100, 100},
+                 w5[] = {0.01, 0.01, 0.01, 0.01, 0.01};
+    progress_case("exact quotient", u5, w5, 5, 400, 3, 0.25, 9);
+    /* Reached (and beyond): progress capped at 1, no days left. */
+    const double u6[] = {5000, 3000};
+    progress_case("reached", u6, half, 2, 1000, 20, 1, 0);
+    progress_case("nothing needed", u4, half, 2, 0, 0, 1, 0);
+    /* No time or no users yet: no rate to go by. */
+    progress_case("day 0", u1, half, 2, 1000, 0, 0.4, NAN);
+    const double u7[] = {0, 0};
+    progress_case("no users", u7, half, 2, 1000, 5, 0, NAN);
+    /* Half a day of traffic (100 a day, 50 an arm), fractional target:
+     * arm 1 needs 60.5 more, 1.21 -> 2 days. */
+    const double u8[] = {30, 20};
+    progress_case("half day", u8, half, 2, 80.5, 0.5, 20 / 80.5, 2);
+
+    ab_progress p;
+    CHECK_INT(ab_sample_progress(NULL, half, 2, 1000, 1, &p), AB_EINVAL);
+    CHECK_INT(ab_sample_progress(u1, half, 2, 1000, 1, NULL), AB_EINVAL);
+    CHECK_INT(ab_sample_progress(u1, half, 1, 1000, 1, &p), AB_EINVAL);
+    CHECK_INT(ab_sample_progress(u1, NULL, AB_MAX_ARMS + 1, 1000, 1, &p), AB_EINVAL);
+    const double bad[] = {-1, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK_INT(ab_sample_progress(u1, half, 2, bad[i], 1, &p), AB_EINVAL);
+        CHECK_INT(ab_sample_progress(u1, half, 2, 1000, bad[i], &p), AB_EINVAL);
+        const double ub[] = {bad[i], 10}, wb[] = {bad[i], 1};
+        CHECK_INT(ab_sample_progress(ub, half, 2, 1000, 1, &p), AB_EINVAL);
+        CHECK_INT(ab_sample_progress(u1, wb, 2, 1000, 1, &p), AB_EINVAL);
+    }
+    const double ufrac[] = {10.5, 3}, wzero[] = {0, 1};
+    CHECK_INT(ab_sample_progress(ufrac, half, 2, 1000, 1, &p), AB_EINVAL);
+    CHECK_INT(ab_sample_progress(u1, wzero, 2, 1000, 1, &p), AB_EINVAL);
+}
+
+int main(void)
+{
+    ab_stats_init();
+    test_reference();
+    test_examples();
+    test_invalid();
+    test_progress();
+    return TEST_DONE("test_sample_size");
+}
