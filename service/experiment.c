@@ -1,0 +1,605 @@
+/* experiment.c — experiment configs (SPEC 3): PUT body validation with defaults, JSON rendering, structure checks. */
+#include "experiment.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "jsonin.h"
+
+#define DESCRIPTION_MAX 1024
+#define WEBHOOK_MAX 2048
+#define MIN_DAYS_MAX 3650.0 /* ten years: anything longer is a typo */
+#define ALPHA_MAX 0.5       /* beyond this a "significant" result means nothing */
+#define WEIGHT_TOL 1e-12
+#define EXACT_MAX 9007199254740992.0 /* 2^53 */
+
+static const char *const body_keys[] = {
+    "id", "description", "phase", "variants", "factors", "weights", "metric",
+    "alpha", "power", "mde", "baseline", "method", "sequential_tuning",
+    "correction", "min_days", "min_users", "webhook", NULL,
+};
+static const char *const factor_keys[] = {"name", "levels", NULL};
+
+int ab_experiment_id_valid(const char *id, size_t len)
+{
+    if (!id || len < 1 || len > AB_ID_MAX) return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)id[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 (i > 0 && (c == '.' || c == '_' || c == '-'));
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+static int oom(ab_error *err)
+{
+    return ab_error_set(err, 500, "out of memory");
+}
+
+static char *dup_bytes(const char *s, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (!p) return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+/* Why a name cannot be used, or NULL. Names end up in URLs, logs and CSV
+ * headers, so control characters (C0, DEL and UTF-8-encoded C1) are out;
+ * '/' is reserved for joining factor levels into cell names. */
+static const char *name_problem(const char *s, size_t len, int no_slash)
+{
+    if (len == 0) return "must not be empty";
+    if (len > AB_VARIANT_NAME_MAX) return "must be at most 64 bytes";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) return "must not contain control characters";
+        if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] <= 0x9f)
+            return "must not contain control characters";
+        if (no_slash && c == '/') return "must not contain '/'";
+    }
+    return NULL;
+}
+
+/* Reads a name out of v; where names it in errors. *s is borrowed. */
+static int read_name(const json_t *v, const char *where, int no_slash, const char **s,
+                     size_t *len, ab_error *err)
+{
+    const char *why;
+    if (!json_is_string(v)) return ab_error_set(err, 400, "%s: must be a string", where);
+    *s = json_string_value(v);
+    *len = json_string_length(v);
+    why = name_problem(*s, *len, no_slash);
+    if (why) return ab_error_set(err, 400, "%s: %s", where, why);
+    return 0;
+}
+
+static int same_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+static int parse_variants(const json_t *arr, ab_experiment_config *cfg, ab_error *err)
+{
+    size_t n;
+    if (!json_is_array(arr))
+        return ab_error_set(err, 400, "variants: must be an array of 2 to %d names",
+                            AB_MAX_ARMS);
+    n = json_array_size(arr);
+    if (n < 2 || n > AB_MAX_ARMS)
+        return ab_error_set(err, 400, "variants: must list 2 to %d names, not %zu",
+                            AB_MAX_ARMS, n);
+    for (size_t i = 0; i < n; i++) {
+        char where[32];
+        const char *s;
+        size_t len;
+        snprintf(where, sizeof where, "variants[%zu]", i);
+        if (read_name(json_array_get(arr, i), where, 1, &s, &len, err)) return -1;
+        for (size_t j = 0; j < i; j++)
+            if (same_bytes(cfg->names[j], strlen(cfg->names[j]), s, len))
+                return ab_error_set(err, 400, "%s: duplicate name \"%s\"", where, s);
+        cfg->names[i] = dup_bytes(s, len);
+        if (!cfg->names[i]) return oom(err);
+        cfg->k = i + 1;
+    }
+    return 0;
+}
+
+/* Validates one factor object and appends its canonical form to canon. */
+static int parse_factor(const json_t *fo, size_t f, const char **names_seen,
+                        json_t *canon, const json_t **levels_out, const char **name_out,
+                        ab_error *err)
+{
+    char where[32], lw[48];
+    const json_t *name, *levels;
+    const char *s;
+    size_t len, n;
+    json_t *obj;
+
+    snprintf(where, sizeof where, "factors[%zu]", f);
+    if (!json_is_object(fo))
+        return ab_error_set(err, 400, "%s: must be an object with \"name\" and \"levels\"",
+                            where);
+    if (ab_jin_known_keys(fo, factor_keys, where, err)) return -1;
+
+    name = json_object_get(fo, "name");
+    snprintf(lw, sizeof lw, "%s.name", where);
+    if (!name || json_is_null(name)) return ab_error_set(err, 400, "%s: required", lw);
+    if (read_name(name, lw, 0, &s, &len, err)) return -1;
+    for (size_t g = 0; g < f; g++)
+        if (same_bytes(names_seen[g], strlen(names_seen[g]), s, len))
+            return ab_error_set(err, 400, "%s: duplicate factor name \"%s\"", lw, s);
+    *name_out = s;
+
+    levels = json_object_get(fo, "levels");
+    snprintf(lw, sizeof lw, "%s.levels", where);
+    if (!levels || json_is_null(levels)) return ab_error_set(err, 400, "%s: required", lw);
+    if (!json_is_array(levels) || json_array_size(levels) < 2)
+        return ab_error_set(err, 400, "%s: must be an array of at least 2 level names", lw);
+    n = json_array_size(levels);
+    if (n > AB_MAX_ARMS)
+        return ab_error_set(err, 400, "%s: at most %d levels, not %zu", lw, AB_MAX_ARMS, n);
+    for (size_t l = 0; l < n; l++) {
+        char ew[64];
+        snprintf(ew, sizeof ew, "%s[%zu]", lw, l);
+        if (read_name(json_array_get(levels, l), ew, 1, &s, &len, err)) return -1;
+        for (size_t m = 0; m < l; m++) {
+            const json_t *o = json_array_get(levels, m);
+            if (same_bytes(json_string_value(o), json_string_length(o), s, len))
+                return ab_error_set(err, 400, "%s: duplicate level \"%s\"", ew, s);
+        }
+    }
+    *levels_out = levels;
+
+    /* A fresh object rather than a copy of the body's keeps the stored form
+     * canonical, whatever key order or spacing the client used. */
+    obj = json_object();
+    if (!obj) return oom(err);
+    if (json_object_set_new(obj, "name", json_stringn(*name_out, json_string_length(name))) ||
+        json_object_set_new(obj, "levels", json_deep_copy(levels))) {
+        json_decref(obj);
+        return oom(err);
+    }
+    if (json_array_append_new(canon, obj)) return oom(err);
+    return 0;
+}
+
+/* Factors give the variants: every combination of levels, first factor
+ * varying slowest, so that cell c matches ab_design's row-major order. */
+static int parse_factors(const json_t *arr, ab_experiment_config *cfg, ab_error *err)
+{
+    const json_t *levels[AB_MAX_FACTORS];
+    const char *names[AB_MAX_FACTORS];
+    size_t nf, cells;
+    json_t *canon;
+
+    if (!json_is_array(arr) || json_array_size(arr) < 1 ||
+        json_array_size(arr) > AB_MAX_FACTORS)
+        return ab_error_set(err, 400,
+                            "factors: must be an array of 1 to %d factors "
+                            "({\"name\": ..., \"levels\": [...]})",
+                            AB_MAX_FACTORS);
+    nf = json_array_size(arr);
+    canon = json_array();
+    if (!canon) return oom(err);
+    /* Owned by cfg from here on, so every error path below frees it. */
+    cfg->factors = canon;
+    for (size_t f = 0; f < nf; f++) {
+        if (parse_factor(json_array_get(arr, f), f, names, canon, &levels[f],
+                         &names[f], err))
+            return -1;
+        cfg->design.levels[f] = json_array_size(levels[f]);
+    }
+    cfg->design.nfactors = nf;
+    cells = ab_design_cells(&cfg->design);
+    if (cells == 0) {
+        /* Every factor is valid by now, so only the cap can have failed. */
+        unsigned long long product = 1;
+        for (size_t f = 0; f < nf; f++) product *= cfg->design.levels[f];
+        return ab_error_set(err, 400,
+                            "factors: the levels make %llu cells; at most %d are allowed",
+                            product, AB_MAX_ARMS);
+    }
+    for (size_t c = 0; c < cells; c++) {
+        char buf[AB_VARIANT_CELL_MAX + 1];
+        size_t pos = 0, stride = cells;
+        for (size_t f = 0; f < nf; f++) {
+            const json_t *lv;
+            size_t len;
+            stride /= cfg->design.levels[f];
+            lv = json_array_get(levels[f], (c / stride) % cfg->design.levels[f]);
+            len = json_string_length(lv);
+            if (f > 0) buf[pos++] = '/';
+            memcpy(buf + pos, json_string_value(lv), len);
+            pos += len;
+        }
+        cfg->names[c] = dup_bytes(buf, pos);
+        if (!cfg->names[c]) return oom(err);
+        cfg->k = c + 1;
+    }
+    cfg->factorial = 1;
+    return 0;
+}
+
+/* With factors, "variants" may still be given (ab_experiment_to_json lists
+ * it, so a stored config parses back), but only as exactly the cells. */
+static int check_cells_listed(const json_t *arr, const ab_experiment_config *cfg,
+                              ab_error *err)
+{
+    if (!json_is_array(arr) || json_array_size(arr) != cfg->k)
+        return ab_error_set(err, 400,
+                            "variants: with factors, leave variants out or list the %zu "
+                            "cells in order",
+                            cfg->k);
+    for (size_t i = 0; i < cfg->k; i++) {
+        const json_t *v = json_array_get(arr, i);
+        if (!json_is_string(v) || !same_bytes(json_string_value(v), json_string_length(v),
+                                              cfg->names[i], strlen(cfg->names[i])))
+            return ab_error_set(err, 400,
+                                "variants[%zu]: must be \"%.200s\", cell %zu of factors "
+                                "(or leave variants out)",
+                                i, cfg->names[i], i);
+    }
+    return 0;
+}
+
+static int parse_weights(const json_t *arr, ab_experiment_config *cfg, ab_error *err)
+{
+    double raw[AB_MAX_ARMS], max = 0.0, sum = 0.0;
+    if (!arr || json_is_null(arr)) {
+        for (size_t i = 0; i < cfg->k; i++) cfg->weights[i] = 1.0 / (double)cfg->k;
+        return 0;
+    }
+    if (!json_is_array(arr) || json_array_size(arr) != cfg->k)
+        return ab_error_set(err, 400,
+                            "weights: must be an array of %zu positive numbers, one per variant",
+                            cfg->k);
+    for (size_t i = 0; i < cfg->k; i++) {
+        const json_t *v = json_array_get(arr, i);
+        if (!json_is_number(v))
+            return ab_error_set(err, 400, "weights[%zu]: must be a number", i);
+        raw[i] = json_number_value(v);
+        if (!(raw[i] > 0.0) || !isfinite(raw[i]))
+            return ab_error_set(err, 400, "weights[%zu]: must be a positive finite number", i);
+        if (raw[i] > max) max = raw[i];
+    }
+    /* Dividing by the plain sum keeps simple splits exact ([1, 3] gives 0.25
+     * and 0.75); only when that sum overflows are the weights scaled by the
+     * largest first. */
+    for (size_t i = 0; i < cfg->k; i++) sum += raw[i];
+    if (!isfinite(sum)) {
+        sum = 0.0;
+        for (size_t i = 0; i < cfg->k; i++) sum += (raw[i] /= max);
+    }
+    for (size_t i = 0; i < cfg->k; i++) {
+        cfg->weights[i] = raw[i] / sum;
+        if (!(cfg->weights[i] > 0.0))
+            return ab_error_set(err, 400, "weights[%zu]: too small next to the others", i);
+    }
+    return 0;
+}
+
+/* A present string field into a lowercase copy (buf, size bytes); -1 when
+ * too long to be any of the names it may be, which callers report as unknown. */
+static int lower_copy(const char *s, char *buf, size_t size)
+{
+    size_t len = strlen(s);
+    if (len >= size) return -1;
+    for (size_t i = 0; i <= len; i++)
+        buf[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+    return 0;
+}
+
+/* Why a webhook URL is not usable, or NULL. The notifier speaks plain
+ * HTTP/1.1 without TLS, so only http://host[:port][/path] is accepted;
+ * credentials in the URL would end up in logs and are refused. */
+static const char *webhook_problem(const char *s, size_t len)
+{
+    const char *p, *end, *host_end, *q;
+    if (len > WEBHOOK_MAX) return "must be at most 2048 bytes";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f)
+            return "must not contain spaces, control or non-ASCII characters "
+                   "(percent-encode them)";
+    }
+    if (len < 7 || strncasecmp(s, "http://", 7) != 0)
+        return "must be an http:// URL (http://host[:port]/path)";
+    p = s + 7;
+    end = p + strcspn(p, "/?#");
+    if (memchr(p, '@', (size_t)(end - p))) return "must not contain user credentials";
+    if (p < end && *p == '[') {
+        /* IPv6 literal. */
+        q = memchr(p, ']', (size_t)(end - p));
+        if (!q || q == p + 1) return "has an invalid IPv6 host";
+        for (const char *h = p + 1; h < q; h++)
+            if (!(strchr("0123456789abcdefABCDEF:.", *h))) return "has an invalid IPv6 host";
+        host_end = q + 1;
+        if (host_end < end && *host_end != ':') return "has an invalid host";
+    } else {
+        host_end = p;
+        while (host_end < end && *host_end != ':') {
+            char c = *host_end;
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-'))
+                return "has an invalid host";
+            host_end++;
+        }
+        if (host_end == p) return "must name a host";
+    }
+    if (host_end < end) {
+        /* ":port" */
+        unsigned long port = 0;
+        q = host_end + 1;
+        if (q == end || end - q > 5) return "must have a port from 1 to 65535";
+        for (; q < end; q++) {
+            if (*q < '0' || *q > '9') return "must have a port from 1 to 65535";
+            port = port * 10 + (unsigned long)(*q - '0');
+        }
+        if (port < 1 || port > 65535) return "must have a port from 1 to 65535";
+    }
+    return NULL;
+}
+
+/* Reads a string field that names one of a fixed set (borrowed *s, NULL
+ * when absent). */
+static int read_word(const json_t *body, const char *key, const char **s, ab_error *err)
+{
+    *s = NULL;
+    return ab_jin_string(body, key, NULL, s, NULL, err);
+}
+
+static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error *err)
+{
+    const json_t *variants = json_object_get(body, "variants");
+    const json_t *factors = json_object_get(body, "factors");
+    const char *s;
+    char low[32];
+    int present;
+
+    if (json_is_null(variants)) variants = NULL;
+    if (json_is_null(factors)) factors = NULL;
+
+    /* The variant list first: weights depend on k. */
+    if (factors) {
+        if (parse_factors(factors, cfg, err)) return -1;
+        if (variants && check_cells_listed(variants, cfg, err)) return -1;
+    } else if (variants) {
+        if (parse_variants(variants, cfg, err)) return -1;
+    } else {
+        return ab_error_set(err, 400,
+                            "variants: required (2 to %d variant names, the first the "
+                            "control), or factors for a multivariate test",
+                            AB_MAX_ARMS);
+    }
+    if (parse_weights(json_object_get(body, "weights"), cfg, err)) return -1;
+
+    s = "";
+    if (ab_jin_string(body, "description", NULL, &s, NULL, err)) return -1;
+    if (strlen(s) > DESCRIPTION_MAX)
+        return ab_error_set(err, 400, "description: must be at most %d bytes", DESCRIPTION_MAX);
+    cfg->description = dup_bytes(s, strlen(s));
+    if (!cfg->description) return oom(err);
+
+    if (read_word(body, "phase", &s, err)) return -1;
+    if (s && ab_phase_parse(s, strlen(s), &cfg->phase))
+        return ab_error_set(err, 400,
+                            "phase: unknown phase \"%.64s\" (awareness, consideration, "
+                            "decision, retention, advocacy, or an alias)",
+                            s);
+
+    if (read_word(body, "metric", &s, err)) return -1;
+    if (s && (lower_copy(s, low, sizeof low) || ab_metric_parse(low, &cfg->metric)))
+        return ab_error_set(err, 400,
+                            "metric: unknown metric \"%.64s\" (conversion, revenue or nps)", s);
+
+    if (ab_jin_number(body, "alpha", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->alpha, NULL, err))
+        return -1;
+    if (!(cfg->alpha > 0.0 && cfg->alpha <= ALPHA_MAX))
+        return ab_error_set(err, 400, "alpha: must be greater than 0 and at most %g", ALPHA_MAX);
+    if (ab_jin_number(body, "power", NULL, 0.0, 1.0, 1, &cfg->power, NULL, err)) return -1;
+
+    if (ab_jin_number(body, "mde", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->mde, NULL, err))
+        return -1;
+    if (cfg->mde == 0.0 || cfg->mde <= -1.0)
+        return ab_error_set(err, 400,
+                            "mde: must be non-zero and greater than -1 (relative: 0.10 = +10 %%)");
+
+    if (ab_jin_number(body, "baseline", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->baseline,
+                      &present, err))
+        return -1;
+    if (present) {
+        /* What a baseline can be depends on what it is the baseline of. */
+        double b = cfg->baseline, target;
+        switch (cfg->metric) {
+        case AB_METRIC_CONVERSION:
+            if (!(b > 0.0 && b < 1.0))
+                return ab_error_set(err, 400,
+                                    "baseline: must be a conversion rate strictly between 0 and 1");
+            target = b * (1.0 + cfg->mde);
+            if (!(target > 0.0 && target < 1.0))
+                return ab_error_set(err, 400,
+                                    "mde: baseline x (1 + mde) = %g must be between 0 and 1",
+                                    target);
+            break;
+        case AB_METRIC_REVENUE:
+            if (!(b > 0.0))
+                return ab_error_set(err, 400,
+                                    "baseline: must be a positive mean revenue per user");
+            break;
+        case AB_METRIC_NPS:
+            if (b < -100.0 || b > 100.0)
+                return ab_error_set(err, 400,
+                                    "baseline: must be an NPS score from -100 to 100");
+            break;
+        }
+    }
+
+    if (read_word(body, "method", &s, err)) return -1;
+    if (s && (lower_copy(s, low, sizeof low) || ab_method_parse(low, &cfg->method)))
+        return ab_error_set(err, 400,
+                            "method: unknown method \"%.64s\" (sequential or fixed)", s);
+
+    if (ab_jin_number(body, "sequential_tuning", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->tuning,
+                      NULL, err))
+        return -1;
+    if (!(cfg->tuning > 0.0))
+        return ab_error_set(err, 400, "sequential_tuning: must be a positive number");
+
+    if (read_word(body, "correction", &s, err)) return -1;
+    if (s && ab_correction_parse(s, &cfg->correction))
+        return ab_error_set(err, 400,
+                            "correction: unknown correction \"%.64s\" (holm, bonferroni, bh "
+                            "or none)",
+                            s);
+
+    if (ab_jin_number(body, "min_days", NULL, 0.0, MIN_DAYS_MAX, 0, &cfg->min_days, NULL, err))
+        return -1;
+    if (ab_jin_count(body, "min_users", NULL, &cfg->min_users, NULL, err)) return -1;
+
+    if (read_word(body, "webhook", &s, err)) return -1;
+    if (s) {
+        const char *why = webhook_problem(s, strlen(s));
+        if (why) return ab_error_set(err, 400, "webhook: %s", why);
+        cfg->webhook = dup_bytes(s, strlen(s));
+        if (!cfg->webhook) return oom(err);
+    }
+    return 0;
+}
+
+int ab_experiment_parse(const char *id, const json_t *body, ab_experiment_config *out,
+                        ab_error *err)
+{
+    const json_t *body_id;
+    size_t idlen;
+
+    if (!out) return ab_error_set(err, 500, "internal error: no config to fill");
+    memset(out, 0, sizeof *out);
+    idlen = id ? strlen(id) : 0;
+    if (!ab_experiment_id_valid(id, idlen))
+        return ab_error_set(err, 400,
+                            "id: must match ^[a-z0-9][a-z0-9._-]{0,63}$ (lowercase letters, "
+                            "digits, '.', '_', '-'; at most 64)");
+    if (!json_is_object(body)) return ab_error_set(err, 400, "body: must be a JSON object");
+    if (ab_jin_known_keys(body, body_keys, NULL, err)) return -1;
+
+    /* "id" in the body is tolerated so that a fetched config can be PUT
+     * back, but it must not contradict the path. */
+    body_id = json_object_get(body, "id");
+    if (body_id && !json_is_null(body_id) &&
+        (!json_is_string(body_id) ||
+         !same_bytes(json_string_value(body_id), json_string_length(body_id), id, idlen)))
+        return ab_error_set(err, 400, "id: must be \"%s\" as in the path, or left out", id);
+    memcpy(out->id, id, idlen + 1);
+
+    out->phase = AB_PHASE_DECISION;
+    out->metric = AB_METRIC_CONVERSION;
+    out->alpha = 0.05;
+    out->power = 0.8;
+    out->mde = 0.10;
+    out->baseline = NAN;
+    out->method = AB_METHOD_SEQUENTIAL;
+    out->tuning = 5000.0;
+    out->correction = AB_CORRECT_HOLM;
+    out->min_days = 7.0;
+    out->min_users = 100.0;
+
+    if (parse_fields(body, out, err)) {
+        ab_experiment_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whole numbers as JSON integers ("min_days": 7, not 7.0), the rest as reals;
+ * either parses back to the same double. */
+static json_t *number_json(double d)
+{
+    if (floor(d) == d && fabs(d) <= EXACT_MAX) return json_integer((json_int_t)d);
+    return json_real(d);
+}
+
+static int put(json_t *obj, const char *key, json_t *value)
+{
+    /* json_object_set_new frees value on failure and rejects NULL. */
+    return json_object_set_new(obj, key, value);
+}
+
+json_t *ab_experiment_to_json(const ab_experiment_config *cfg)
+{
+    json_t *o, *variants, *weights;
+    if (!cfg) return NULL;
+    o = json_object();
+    if (!o) return NULL;
+    /* The arrays go into o as soon as they exist so that one decref of o
+     * cleans up on every failure; they are filled in afterwards. */
+    if (put(o, "description", json_string(cfg->description ? cfg->description : "")) ||
+        put(o, "phase", json_string(ab_phase_name(cfg->phase))) ||
+        put(o, "variants", json_array()) ||
+        put(o, "factors", cfg->factors ? json_deep_copy(cfg->factors) : json_null()) ||
+        put(o, "weights", json_array()) ||
+        put(o, "metric", json_string(ab_metric_name(cfg->metric))) ||
+        put(o, "alpha", json_real(cfg->alpha)) || put(o, "power", json_real(cfg->power)) ||
+        put(o, "mde", json_real(cfg->mde)) ||
+        put(o, "baseline", isnan(cfg->baseline) ? json_null() : json_real(cfg->baseline)) ||
+        put(o, "method", json_string(ab_method_name(cfg->method))) ||
+        put(o, "sequential_tuning", number_json(cfg->tuning)) ||
+        put(o, "correction", json_string(ab_correction_name(cfg->correction))) ||
+        put(o, "min_days", number_json(cfg->min_days)) ||
+        put(o, "min_users", number_json(cfg->min_users)) ||
+        put(o, "webhook", cfg->webhook ? json_string(cfg->webhook) : json_null()))
+        goto fail;
+    variants = json_object_get(o, "variants");
+    weights = json_object_get(o, "weights");
+    for (size_t i = 0; i < cfg->k && i < AB_MAX_ARMS; i++) {
+        if (json_array_append_new(variants, json_string(cfg->names[i])) ||
+            json_array_append_new(weights, json_real(cfg->weights[i])))
+            goto fail;
+    }
+    return o;
+
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+int ab_experiment_same_structure(const ab_experiment_config *a,
+                                 const ab_experiment_config *b)
+{
+    if (!a || !b || a->k != b->k || !a->factorial != !b->factorial) return 0;
+    for (size_t i = 0; i < a->k; i++) {
+        if (!a->names[i] || !b->names[i] || strcmp(a->names[i], b->names[i])) return 0;
+        /* Weights are compared after normalisation, which may round
+         * differently for proportional inputs such as [1, 3] and [0.25, 0.75]. */
+        if (fabs(a->weights[i] - b->weights[i]) > WEIGHT_TOL) return 0;
+    }
+    if (!a->factors != !b->factors) return 0;
+    if (a->factors && !json_equal(a->factors, b->factors)) return 0;
+    return 1;
+}
+
+int ab_experiment_variant_index(const ab_experiment_config *cfg, const char *name,
+                                size_t len)
+{
+    if (!cfg || !name) return -1;
+    for (size_t i = 0; i < cfg->k && i < AB_MAX_ARMS; i++)
+        if (cfg->names[i] && same_bytes(cfg->names[i], strlen(cfg->names[i]), name, len))
+            return (int)i;
+    return -1;
+}
+
+void ab_experiment_free(ab_experiment_config *cfg)
+{
+    if (!cfg) return;
+    free(cfg->description);
+    for (size_t i = 0; i < AB_MAX_ARMS; i++) free(cfg->names[i]);
+    json_decref(cfg->factors);
+    free(cfg->webhook);
+    memset(cfg, 0, sizeof *cfg);
+}

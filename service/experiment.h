@@ -1,0 +1,69 @@
+/* experiment.h — an experiment's configuration (SPEC section 3): parsed
+ * and validated from a PUT body, rendered back, compared for structure. */
+#ifndef ABSTAT_EXPERIMENT_H
+#define ABSTAT_EXPERIMENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "abstat/stats.h"
+#include "analysis.h"
+#include "error.h"
+#include "phase.h"
+
+#define AB_ID_MAX 64         /* ^[a-z0-9][a-z0-9._-]{0,63}$ */
+#define AB_VARIANT_NAME_MAX 64
+/* Longest variant name of a factorial design: one level (at most
+ * AB_VARIANT_NAME_MAX bytes) per factor, joined by '/'. Variant names given
+ * in "variants" stay within AB_VARIANT_NAME_MAX. */
+#define AB_VARIANT_CELL_MAX (AB_MAX_FACTORS * (AB_VARIANT_NAME_MAX + 1) - 1)
+
+typedef struct {
+    char id[AB_ID_MAX + 1];
+    char *description;           /* owned, never NULL after parse */
+    ab_phase phase;
+    size_t k;                    /* number of variants (cells) */
+    char *names[AB_MAX_ARMS];    /* owned; names[0] is the control */
+    double weights[AB_MAX_ARMS]; /* normalised to sum 1 */
+    int factorial;               /* variants come from factors */
+    ab_design design;            /* when factorial */
+    json_t *factors;             /* owned copy of the factors array, or NULL */
+    ab_metric metric;
+    double alpha, power, mde;
+    double baseline;             /* NaN when null: use the observed control */
+    ab_method method;
+    double tuning;               /* sequential_tuning */
+    ab_correction correction;
+    double min_days, min_users;
+    char *webhook;               /* owned http:// URL, or NULL */
+} ab_experiment_config;
+
+/* Whether id (len bytes, not necessarily NUL-terminated) is a valid
+ * experiment id. */
+int ab_experiment_id_valid(const char *id, size_t len);
+
+/* Parses and validates a PUT body for experiment `id` into *out (which the
+ * caller later frees with ab_experiment_free). Defaults of SPEC section 3
+ * fill what is absent. On error returns -1, err names the field (400), and
+ * *out holds nothing to free. */
+int ab_experiment_parse(const char *id, const json_t *body, ab_experiment_config *out,
+                        ab_error *err);
+
+/* New reference: the full configuration as a JSON object (every key of the
+ * PUT body, defaults filled in, baseline/webhook null when unset), suitable
+ * for storing and for parsing back with ab_experiment_parse. */
+json_t *ab_experiment_to_json(const ab_experiment_config *cfg);
+
+/* 1 when variants, factors and weights are the same (SPEC: these cannot
+ * change once events exist), else 0. */
+int ab_experiment_same_structure(const ab_experiment_config *a,
+                                 const ab_experiment_config *b);
+
+/* Index of variant `name` (len bytes), or -1. */
+int ab_experiment_variant_index(const ab_experiment_config *cfg, const char *name,
+                                size_t len);
+
+/* Frees what *cfg owns; leaves it zeroed. */
+void ab_experiment_free(ab_experiment_config *cfg);
+
+#endif
