@@ -105,3 +105,8 @@ json_t *ab_jin_parse(const char *buf, size_t len, ab_error *err)
                      jerr.column, jerr.text);
     return v;
 }
+
+json_t *ab_jin_parse_text(const char *text, ab_error *err)
+{
+    return ab_jin_parse(text, strlen(text), err);
+}

@@ -31,4 +31,7 @@ int ab_jin_known_keys(const json_t *obj, const char *const *keys,
  * New reference, or NULL with err set (400, with line and column). */
 json_t *ab_jin_parse(const char *buf, size_t len, ab_error *err);
 
+/* The same for a NUL-terminated text. */
+json_t *ab_jin_parse_text(const char *text, ab_error *err);
+
 #endif

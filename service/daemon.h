@@ -1,0 +1,30 @@
+/* daemon.h — everything one abstatd process holds, passed to handlers. */
+#ifndef ABSTAT_DAEMON_H
+#define ABSTAT_DAEMON_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdint.h>
+
+#include "ingest.h"
+#include "metrics.h"
+#include "options.h"
+#include "registry.h"
+#include "store.h"
+
+typedef struct ab_daemon {
+    ab_options opt;
+    struct event_base *base;
+    struct evhttp *http;
+    ab_store *store;
+    ab_registry reg;
+    ab_ingest ingest;
+    ab_metrics metrics;
+    int64_t started_ms;
+    int shutting_down;       /* new requests get 503 while draining */
+} ab_daemon;
+
+/* Wall-clock time in epoch milliseconds. */
+int64_t ab_now_ms(void);
+
+#endif

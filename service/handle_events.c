@@ -1,0 +1,57 @@
+/* handle_events.c — POST /v1/events: parse and validate the whole batch,
+ * then hand it to the group commit, which answers. */
+#include "handlers.h"
+
+#include <string.h>
+
+#include "http.h"
+#include "ingest.h"
+
+/* Resolves experiments for the parser from the live registry. */
+static void *lookup(void *ctx, const char *id, size_t len, const ab_experiment_config **cfg,
+                    int *running)
+{
+    ab_live *e = ab_registry_get(ctx, id, len);
+    if (!e) return NULL;
+    *cfg = &e->cfg;
+    *running = !e->stopped;
+    return e;
+}
+
+#define MAX_ERRORS_LISTED 100
+
+void ab_handle_events(ab_daemon *d, struct evhttp_request *req)
+{
+    ab_error err = {0, ""};
+    size_t len;
+    const char *body = ab_http_body(req, &len);
+    ab_pending *p;
+
+    if (!body) {
+        ab_http_error(req, 500, "out of memory reading the body");
+        return;
+    }
+    if (!(p = ab_pending_new(req))) {
+        ab_http_error(req, 500, "out of memory");
+        return;
+    }
+    if (ab_event_parse_body(body, len, ab_now_ms(), lookup, &d->reg, d->opt.max_batch,
+                            MAX_ERRORS_LISTED, &p->arena, &p->batch, &err)) {
+        json_t *errors = json_array();
+        d->metrics.rejected_requests++;
+        d->metrics.rejected += p->batch.n + p->batch.nerr_total;
+        for (size_t i = 0; errors && i < p->batch.nerr; i++)
+            json_array_append_new(errors, json_pack("{s:I,s:s}", "index",
+                                                    (json_int_t)p->batch.errors[i].index,
+                                                    "error", p->batch.errors[i].text));
+        if (err.status == 400 || !err.status)
+            ab_http_errors(req, err.text[0] ? err.text : "invalid events", errors);
+        else {
+            json_decref(errors);
+            ab_http_fail(req, &err);
+        }
+        ab_pending_free(p);
+        return;
+    }
+    ab_ingest_submit(&d->ingest, p);
+}

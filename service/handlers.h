@@ -1,0 +1,29 @@
+/* handlers.h — one handler per resource; each ends in exactly one reply
+ * (ingest's comes after its commit). */
+#ifndef ABSTAT_HANDLERS_H
+#define ABSTAT_HANDLERS_H
+
+#include <event2/http.h>
+#include <stddef.h>
+
+#include "daemon.h"
+
+/* handle_events.c */
+void ab_handle_events(ab_daemon *d, struct evhttp_request *req);
+/* handle_experiments.c: id is validated, NUL-terminated. */
+void ab_handle_experiment_list(ab_daemon *d, struct evhttp_request *req);
+void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const char *id);
+void ab_handle_experiment_get(ab_daemon *d, struct evhttp_request *req, const char *id);
+void ab_handle_experiment_delete(ab_daemon *d, struct evhttp_request *req, const char *id);
+void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const char *id);
+/* handle_results.c */
+void ab_handle_results(ab_daemon *d, struct evhttp_request *req, const char *id);
+void ab_handle_decision(ab_daemon *d, struct evhttp_request *req, const char *id);
+/* handle_calc.c */
+void ab_handle_analyze(ab_daemon *d, struct evhttp_request *req);
+void ab_handle_sample_size(ab_daemon *d, struct evhttp_request *req);
+/* handle_ops.c */
+void ab_handle_healthz(ab_daemon *d, struct evhttp_request *req);
+void ab_handle_metrics(ab_daemon *d, struct evhttp_request *req);
+
+#endif

@@ -1,0 +1,90 @@
+/* http.c — JSON replies and bodies over evhttp. */
+#include "http.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ab_http_reply_hook reply_hook;
+
+void ab_http_set_reply_hook(ab_http_reply_hook hook)
+{
+    reply_hook = hook;
+}
+
+static const char *reason(int code)
+{
+    switch (code) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default: return code >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+void ab_http_json(struct evhttp_request *req, int code, json_t *body)
+{
+    struct evbuffer *buf = evbuffer_new();
+    char *text = NULL;
+
+    if (body) text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(body);
+    if (!text) code = 500;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    if (buf) {
+        if (text) evbuffer_add(buf, text, strlen(text));
+        else evbuffer_add_printf(buf, "{\"error\":\"out of memory\"}");
+        evbuffer_add(buf, "\n", 1);
+    }
+    free(text);
+    if (reply_hook) reply_hook(req, code);
+    evhttp_send_reply(req, code, reason(code), buf);
+    if (buf) evbuffer_free(buf);
+}
+
+void ab_http_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    ab_http_json(req, code, json_pack("{s:s}", "error", text));
+}
+
+void ab_http_fail(struct evhttp_request *req, const ab_error *err)
+{
+    int code = err && err->status ? err->status : 500;
+    ab_http_error(req, code, "%s", err && err->text[0] ? err->text : "internal error");
+}
+
+void ab_http_errors(struct evhttp_request *req, const char *text, json_t *errors)
+{
+    ab_http_json(req, 400, json_pack("{s:s,s:o}", "error", text, "errors",
+                                     errors ? errors : json_array()));
+}
+
+const char *ab_http_body(struct evhttp_request *req, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    const char *p;
+    *len = n;
+    if (n == 0) return "";
+    p = (const char *)evbuffer_pullup(in, -1);
+    return p ? p : NULL;
+}

@@ -1,0 +1,187 @@
+/* ingest.c — the group-commit pipeline between POST /v1/events and the
+ * store: write at request time, commit when idle, acknowledge after. */
+#include "ingest.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "http.h"
+#include "log.h"
+#include "registry.h"
+#include "state.h"
+
+/* A batch this large is committed at once rather than when the loop is
+ * idle: under sustained load the loop may never be idle. */
+#define MAX_BATCH_REQUESTS 512
+#define MAX_BATCH_EVENTS 200000
+#define MAX_BATCH_AGE_NS 20000000LL /* 20 ms */
+
+#define COMMIT_PRIORITY 2
+#define PRIORITIES 3
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+ab_pending *ab_pending_new(struct evhttp_request *req)
+{
+    ab_pending *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->req = req;
+    ab_arena_init(&p->arena, 16384);
+    return p;
+}
+
+void ab_pending_free(ab_pending *p)
+{
+    if (!p) return;
+    ab_arena_reset(&p->arena);
+    free(p);
+}
+
+static void commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ab_ingest_flush(arg);
+}
+
+int ab_ingest_init(ab_ingest *in, struct ab_daemon *d)
+{
+    memset(in, 0, sizeof *in);
+    in->d = d;
+    if (event_base_priority_init(d->base, PRIORITIES) != 0) return -1;
+    in->commit_ev = event_new(d->base, -1, 0, commit_cb, in);
+    if (!in->commit_ev) return -1;
+    if (event_priority_set(in->commit_ev, COMMIT_PRIORITY) != 0) return -1;
+    return 0;
+}
+
+void ab_ingest_free(ab_ingest *in)
+{
+    if (in->commit_ev) event_free(in->commit_ev);
+    in->commit_ev = NULL;
+}
+
+/* Un-counts the pending events of every queued request from their
+ * experiments (they will never be applied). */
+static void forget_pending(ab_pending *p)
+{
+    for (size_t i = 0; i < p->batch.n; i++) ((ab_live *)p->batch.events[i].exp)->pending -= 1;
+}
+
+/* Answers every queued request 503: their transaction is gone. */
+static void fail_all(ab_ingest *in, const ab_error *err)
+{
+    ab_pending *p = in->head, *next;
+    for (; p; p = next) {
+        next = p->next;
+        forget_pending(p);
+        in->d->metrics.rejected += p->batch.n;
+        ab_http_error(p->req, 503, "storage unavailable, nothing was stored: %s",
+                      err->text);
+        ab_pending_free(p);
+    }
+    in->head = in->tail = NULL;
+    in->requests = in->events = 0;
+}
+
+static void apply_and_reply(ab_ingest *in, ab_pending *p)
+{
+    double duplicates = 0;
+    ab_metrics *m = &in->d->metrics;
+    for (size_t i = 0; i < p->batch.n; i++) {
+        ab_event *ev = &p->batch.events[i];
+        ab_live *e = ev->exp;
+        ab_apply_result r = ab_state_apply(&e->state, ev);
+        e->pending -= 1;
+        e->dirty = 1;
+        m->ingested[ev->type]++;
+        if (r == AB_APPLY_DUPLICATE) {
+            duplicates++;
+            m->duplicates[ev->type]++;
+        } else if (r == AB_APPLY_NOMEM) {
+            /* Stored, so acknowledged; only the in-memory count lags until
+             * a restart replays it. */
+            ab_logerr("out of memory counting an event of %s: counts are behind the "
+                      "store until restart", e->cfg.id);
+        }
+    }
+    ab_http_json(p->req, 202, json_pack("{s:I,s:I}", "accepted", (json_int_t)p->batch.n,
+                                        "duplicates", (json_int_t)duplicates));
+}
+
+int ab_ingest_flush(ab_ingest *in)
+{
+    ab_error err = {0, ""};
+    ab_pending *p, *next;
+    int64_t t0;
+    int rc;
+
+    if (!in->head) return 0;
+    event_del(in->commit_ev);
+    t0 = mono_ns();
+    rc = ab_store_commit(in->d->store, &err);
+    ab_metrics_commit(&in->d->metrics, (double)(mono_ns() - t0) * 1e-9, rc == 0);
+    if (rc != 0) {
+        ab_logerr("group commit of %zu requests failed: %s", in->requests, err.text);
+        fail_all(in, &err);
+        return -1;
+    }
+    for (p = in->head; p; p = next) {
+        next = p->next;
+        apply_and_reply(in, p);
+        ab_pending_free(p);
+    }
+    in->head = in->tail = NULL;
+    in->requests = in->events = 0;
+    return 0;
+}
+
+void ab_ingest_submit(ab_ingest *in, ab_pending *p)
+{
+    ab_error err = {0, ""};
+    ab_store *st = in->d->store;
+
+    if (ab_store_begin(st, &err)) goto fail;
+    for (size_t i = 0; i < p->batch.n; i++) {
+        ab_event *ev = &p->batch.events[i];
+        if (ab_store_append_event(st, ((ab_live *)ev->exp)->key, ev, &err)) goto fail;
+    }
+    for (size_t i = 0; i < p->batch.n; i++) ((ab_live *)p->batch.events[i].exp)->pending += 1;
+    if (!in->head) {
+        in->head = p;
+        in->opened_ns = mono_ns();
+    } else {
+        in->tail->next = p;
+    }
+    in->tail = p;
+    in->requests++;
+    in->events += p->batch.n;
+    if (in->requests >= MAX_BATCH_REQUESTS || in->events >= MAX_BATCH_EVENTS ||
+        mono_ns() - in->opened_ns >= MAX_BATCH_AGE_NS) {
+        ab_ingest_flush(in);
+        return;
+    }
+    /* Lowest priority: libevent runs it only once a loop iteration finds no
+     * other ready callbacks, i.e. when every ready socket has been served. */
+    if (!event_pending(in->commit_ev, EV_TIMEOUT, NULL))
+        event_active(in->commit_ev, EV_TIMEOUT, 0);
+    return;
+fail:
+    ab_store_rollback(st);
+    ab_logerr("writing %zu events failed: %s", p->batch.n, err.text);
+    /* The open transaction held the queued requests too: all are lost. */
+    if (!in->tail) in->head = p;
+    else in->tail->next = p;
+    in->tail = p;
+    /* p's events were never counted as pending. */
+    for (size_t i = 0; i < p->batch.n; i++) ((ab_live *)p->batch.events[i].exp)->pending += 1;
+    if (err.status != 503) err.status = 503;
+    fail_all(in, &err);
+}

@@ -1,0 +1,52 @@
+/* ingest.h — group commit of ingested events: requests are written into
+ * one open transaction, committed when the event loop runs out of ready
+ * I/O (or the batch is large), and only then answered 202 and counted. */
+#ifndef ABSTAT_INGEST_H
+#define ABSTAT_INGEST_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "event.h"
+
+struct ab_daemon;
+
+/* One ingest request waiting for its commit. */
+typedef struct ab_pending {
+    struct evhttp_request *req;
+    ab_arena arena;
+    ab_event_batch batch;
+    struct ab_pending *next;
+} ab_pending;
+
+typedef struct {
+    struct ab_daemon *d;
+    struct event *commit_ev;  /* lowest priority: runs when no I/O is ready */
+    ab_pending *head, *tail;
+    size_t requests, events;
+    int64_t opened_ns;        /* when the open batch got its first request */
+} ab_ingest;
+
+/* Sets up the commit event on the daemon's base. -1 on failure. */
+int ab_ingest_init(ab_ingest *in, struct ab_daemon *d);
+void ab_ingest_free(ab_ingest *in);
+
+/* A new pending request with an empty arena (caller fills batch), or NULL. */
+ab_pending *ab_pending_new(struct evhttp_request *req);
+void ab_pending_free(ab_pending *p);
+
+/* Writes p's events into the open transaction and queues p for the next
+ * commit, taking ownership of p. On a storage error every queued request,
+ * p included, is answered 503 and nothing of them is kept. */
+void ab_ingest_submit(ab_ingest *in, ab_pending *p);
+
+/* Commits the open batch now and answers its requests; 0 when there was
+ * nothing to do or it committed, -1 when the commit failed (the requests
+ * were answered 503). Handlers that change experiments call this first so
+ * that the order of events and changes is the order of requests. */
+int ab_ingest_flush(ab_ingest *in);
+
+#endif

@@ -1,0 +1,127 @@
+/* options.c — parsing and checking abstatd's flags. */
+#include "options.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *fp)
+{
+    fputs("usage: abstatd --listen HOST:PORT --data DIR [--tokens FILE]\n"
+          "               [--durability normal|full] [--max-body BYTES] [--max-batch N]\n"
+          "               [--cors-origin ORIGIN] [--log-level debug|info|warn|error]\n"
+          "               [--port-file FILE]\n"
+          "  --listen 127.0.0.1:0 takes a free port (printed, and written to --port-file).\n",
+          fp);
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (!s || *s == '-' || !*s) return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s) return -1;
+    if (*end == 'k' || *end == 'K') v *= 1024ull, end++;
+    else if (*end == 'm' || *end == 'M') v *= 1024ull * 1024ull, end++;
+    if (*end || v == 0 || v > (1ull << 40)) return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* "127.0.0.1:8080", "[::1]:8080", "localhost:0". */
+static int parse_listen(const char *s, ab_options *o)
+{
+    const char *colon = strrchr(s, ':');
+    const char *host = s;
+    size_t hlen;
+    char *end;
+    long port;
+    if (!colon) return -1;
+    hlen = (size_t)(colon - s);
+    if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']') {
+        host = s + 1;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= sizeof o->host) return -1;
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || port < 0 || port > 65535) return -1;
+    memcpy(o->host, host, hlen);
+    o->host[hlen] = '\0';
+    o->port = (int)port;
+    return 0;
+}
+
+int ab_options_parse(int argc, char **argv, ab_options *o)
+{
+    int have_listen = 0;
+    memset(o, 0, sizeof *o);
+    o->durability = AB_DURABILITY_NORMAL;
+    o->max_body = 8u * 1024u * 1024u;
+    o->max_batch = 100000;
+    o->log_level = AB_LOG_INFO;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) || !v) {
+            fprintf(stderr, "abstatd: %s: %s\n", a, v ? "unknown argument" : "needs a value");
+            usage(stderr);
+            return -1;
+        }
+        i++;
+        if (!strcmp(a, "--listen")) {
+            if (parse_listen(v, o)) {
+                fprintf(stderr, "abstatd: --listen: expected HOST:PORT, got \"%s\"\n", v);
+                return -1;
+            }
+            have_listen = 1;
+        } else if (!strcmp(a, "--data")) {
+            o->data_dir = v;
+        } else if (!strcmp(a, "--tokens")) {
+            o->tokens_file = v;
+        } else if (!strcmp(a, "--port-file")) {
+            o->port_file = v;
+        } else if (!strcmp(a, "--cors-origin")) {
+            o->cors_origin = v;
+        } else if (!strcmp(a, "--durability")) {
+            if (!strcmp(v, "normal")) o->durability = AB_DURABILITY_NORMAL;
+            else if (!strcmp(v, "full")) o->durability = AB_DURABILITY_FULL;
+            else {
+                fprintf(stderr, "abstatd: --durability: normal or full, got \"%s\"\n", v);
+                return -1;
+            }
+        } else if (!strcmp(a, "--max-body")) {
+            if (parse_size(v, &o->max_body)) {
+                fprintf(stderr, "abstatd: --max-body: a positive size in bytes (k/M suffix ok)\n");
+                return -1;
+            }
+        } else if (!strcmp(a, "--max-batch")) {
+            if (parse_size(v, &o->max_batch)) {
+                fprintf(stderr, "abstatd: --max-batch: a positive number of events\n");
+                return -1;
+            }
+        } else if (!strcmp(a, "--log-level")) {
+            if (ab_log_parse_level(v, &o->log_level)) {
+                fprintf(stderr, "abstatd: --log-level: debug, info, warn or error\n");
+                return -1;
+            }
+        } else {
+            fprintf(stderr, "abstatd: unknown option %s\n", a);
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (!have_listen || !o->data_dir) {
+        fprintf(stderr, "abstatd: --listen and --data are required\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}

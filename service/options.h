@@ -1,0 +1,27 @@
+/* options.h — abstatd's command-line flags (SPEC section 1). */
+#ifndef ABSTAT_OPTIONS_H
+#define ABSTAT_OPTIONS_H
+
+#include <stddef.h>
+
+#include "log.h"
+#include "store.h"
+
+typedef struct {
+    char host[256];
+    int port;                 /* 0 = any free port */
+    const char *data_dir;     /* borrowed from argv */
+    const char *tokens_file;  /* borrowed, or NULL */
+    const char *port_file;    /* borrowed, or NULL */
+    const char *cors_origin;  /* borrowed, or NULL */
+    ab_durability durability;
+    size_t max_body;          /* bytes */
+    size_t max_batch;         /* events per request */
+    ab_log_level log_level;
+} ab_options;
+
+/* Parses argv into *o. Returns 0, 1 when --help was printed, or -1 after
+ * printing the problem and the usage to stderr. */
+int ab_options_parse(int argc, char **argv, ab_options *o);
+
+#endif

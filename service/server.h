@@ -1,0 +1,40 @@
+/* server.h — the event loop and the HTTP listener. It knows nothing about
+ * experiments: requests go to one callback; SIGTERM/SIGINT only break the
+ * loop. */
+#ifndef ABSTAT_SERVER_H
+#define ABSTAT_SERVER_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stddef.h>
+
+#include "error.h"
+
+typedef struct {
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *sock;
+    struct event *sigterm, *sigint;
+    int port;
+    int signalled; /* which signal broke the loop, 0 if none */
+} ab_server;
+
+/* Creates the event base (precise timers: libevent's default clock ticks
+ * every few ms here). -1 with err set on failure. */
+int ab_server_init(ab_server *s, ab_error *err);
+
+/* Creates the HTTP server, routes every request to cb(req, arg), binds
+ * host:port (0 = a free port, then s->port tells which). */
+int ab_server_listen(ab_server *s, const char *host, int port, size_t max_body,
+                     void (*cb)(struct evhttp_request *, void *), void *arg, ab_error *err);
+
+/* Runs until SIGTERM or SIGINT (or an error). */
+int ab_server_run(ab_server *s);
+
+/* Stops accepting and runs the loop up to `seconds` more so that replies
+ * already queued reach their clients. */
+void ab_server_drain(ab_server *s, double seconds);
+
+void ab_server_free(ab_server *s);
+
+#endif

@@ -1,0 +1,51 @@
+/* state.h — one experiment's live counts: the per-variant sufficient
+ * statistics and the per-user records behind SPEC section 4's rules. */
+#ifndef ABSTAT_STATE_H
+#define ABSTAT_STATE_H
+
+#include <stdint.h>
+
+#include "analysis.h"
+#include "event.h"
+#include "usertable.h"
+
+/* Not thread-safe: the caller serialises applies per experiment; readers
+ * that copy the counts need the same lock. */
+typedef struct {
+    size_t k;
+    ab_arm_counts arms[AB_MAX_ARMS]; /* revenue.n is kept equal to users */
+    double conflicts;      /* exposures to another variant, ignored */
+    double unattributed;   /* conversions/answers of never-exposed users */
+    double duplicates;     /* events whose id was seen before */
+    double events;         /* events stored for this experiment (all kinds) */
+    int64_t first_ts_ms;   /* earliest non-duplicate event time; INT64_MAX when none */
+    int64_t last_ts_ms;    /* latest non-duplicate event time; INT64_MIN when none */
+    ab_usertable users;
+    ab_keyset ids;
+} ab_exp_state;
+
+typedef enum {
+    AB_APPLY_COUNTED = 0,   /* changed a count */
+    AB_APPLY_NOOP,          /* valid, changes nothing (repeat exposure, second answer, ...) */
+    AB_APPLY_DUPLICATE,     /* id seen before: counted as duplicate, not applied */
+    AB_APPLY_CONFLICT,      /* exposure to another variant */
+    AB_APPLY_UNATTRIBUTED,  /* conversion or answer of a never-exposed user */
+    AB_APPLY_NOMEM = -1     /* out of memory: nothing changed */
+} ab_apply_result;
+
+/* An empty state for k variants (k <= AB_MAX_ARMS). Allocates nothing. */
+void ab_state_init(ab_exp_state *s, size_t k);
+/* Applies one event under the counting rules of SPEC section 4; events must
+ * come in the order they were stored. Every result but AB_APPLY_NOMEM
+ * counts the event in events; only non-duplicates record their id and move
+ * first/last_ts_ms. On AB_APPLY_NOMEM no count, user or id changed (the
+ * tables may have grown), so the same event can be applied again later.
+ * Events the parser would have rejected (variant or score out of range,
+ * unknown type or phase) are counted as events and otherwise ignored. */
+ab_apply_result ab_state_apply(ab_exp_state *s, const ab_event *ev);
+/* Heap bytes held for users and ids. */
+size_t ab_state_bytes(const ab_exp_state *s);
+/* Frees the tables (the counts stay readable; ab_state_init to reuse). */
+void ab_state_free(ab_exp_state *s);
+
+#endif

@@ -1,0 +1,74 @@
+/* store.h — the narrow storage interface of the daemon: experiments, every
+ * accepted event raw, and the monitoring state. One implementation today
+ * (store_sqlite.c); everything else talks to storage only through this. */
+#ifndef ABSTAT_STORE_H
+#define ABSTAT_STORE_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "event.h"
+
+typedef struct ab_store ab_store;
+
+typedef enum { AB_DURABILITY_NORMAL = 0, AB_DURABILITY_FULL } ab_durability;
+
+/* Opens (creating) the store in directory dir. New handle (ab_store_close
+ * frees it), or NULL with err set. */
+ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err);
+void ab_store_close(ab_store *s);
+
+/* Group commit is the caller's: begin once, write many, commit once. Writes
+ * outside begin/commit are rejected. commit failing leaves nothing written
+ * (the transaction is rolled back). */
+int ab_store_begin(ab_store *s, ab_error *err);
+int ab_store_commit(ab_store *s, ab_error *err);
+void ab_store_rollback(ab_store *s);
+int ab_store_in_transaction(const ab_store *s);
+
+/* A stored experiment row. */
+typedef struct {
+    int64_t key;            /* the store's key, stable for the experiment's life */
+    const char *id;
+    const char *config;     /* the configuration as JSON text */
+    int stopped;
+    int64_t created_ms;
+} ab_store_experiment;
+
+/* Creates or updates an experiment; for a new one (e->key == 0) sets
+ * e->key. */
+int ab_store_put_experiment(ab_store *s, ab_store_experiment *e, ab_error *err);
+/* Deletes the experiment and all its events and monitoring rows. */
+int ab_store_delete_experiment(ab_store *s, int64_t key, ab_error *err);
+/* Appends one event of experiment `key` (raw: every field it had). */
+int ab_store_append_event(ab_store *s, int64_t key, const ab_event *ev, ab_error *err);
+
+/* Monitoring state of one arm (SPEC section 6: running minimum of the
+ * sequential p and when significance was first reached). */
+typedef struct {
+    int64_t key;
+    int arm;
+    double min_p;             /* NaN when never evaluated */
+    int status;               /* ab_arm_status */
+    int64_t significant_since_ms; /* 0 when never */
+} ab_store_monitor;
+
+int ab_store_put_monitor(ab_store *s, const ab_store_monitor *m, ab_error *err);
+
+/* Replay on start: every experiment (in key order), then for each its
+ * events in arrival order and its monitor rows. A callback returning
+ * non-zero stops the load with that error. Events passed to on_event live
+ * only during the call (user and id point into SQLite's buffers). */
+typedef struct {
+    int (*on_experiment)(void *ctx, const ab_store_experiment *e);
+    int (*on_event)(void *ctx, int64_t key, const ab_event *ev);
+    int (*on_monitor)(void *ctx, const ab_store_monitor *m);
+} ab_store_loader;
+
+int ab_store_load(ab_store *s, const ab_store_loader *loader, void *ctx, ab_error *err);
+
+/* 1 when a write transaction can be started and committed now (for
+ * /healthz); probes with an empty write. */
+int ab_store_writable(ab_store *s);
+
+#endif

@@ -1,0 +1,455 @@
+/* store_sqlite.c — the SQLite implementation of store.h: one database in
+ * the data directory, WAL journal, one compact table of raw events per
+ * experiment (so that deleting an experiment is a DROP, not a scan). */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Cached INSERT statement of one experiment's event table. */
+typedef struct {
+    int64_t key; /* 0 = empty slot */
+    sqlite3_stmt *insert;
+} stmt_slot;
+
+struct ab_store {
+    sqlite3 *db;
+    int lock_fd;
+    int in_tx;
+    stmt_slot *slots;
+    size_t cap, count;
+    sqlite3_stmt *put_new, *put_old, *put_monitor, *health;
+};
+
+#define SCHEMA_VERSION "1"
+
+static int fail(ab_store *s, ab_error *err, const char *what)
+{
+    int code = s && s->db ? sqlite3_extended_errcode(s->db) : 0;
+    int full = (code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR ||
+               (code & 0xff) == SQLITE_READONLY || (code & 0xff) == SQLITE_CANTOPEN;
+    return ab_error_set(err, full ? 503 : 500, "store: %s: %s", what,
+                        s && s->db ? sqlite3_errmsg(s->db) : "no database");
+}
+
+static int exec(ab_store *s, const char *sql, ab_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int code = sqlite3_extended_errcode(s->db) & 0xff;
+        ab_error_set(err, code == SQLITE_FULL || code == SQLITE_IOERR ||
+                                  code == SQLITE_READONLY ? 503 : 500,
+                     "store: %s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int prepare(ab_store *s, const char *sql, sqlite3_stmt **st, ab_error *err)
+{
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return fail(s, err, "prepare");
+    return 0;
+}
+
+/* Takes an exclusive lock on DIR/LOCK so that two daemons never share a
+ * store (SQLite would allow it; our in-memory state would not). */
+static int lock_dir(const char *dir, ab_error *err)
+{
+    char path[4096];
+    int fd;
+    if (snprintf(path, sizeof path, "%s/LOCK", dir) >= (int)sizeof path)
+        return ab_error_set(err, 500, "data directory path too long");
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return ab_error_set(err, 500, "cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return ab_error_set(err, 500, "data directory %s is in use by another abstatd", dir);
+    }
+    return fd;
+}
+
+ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err)
+{
+    char path[4096];
+    ab_store *s;
+    const char *sync = durability == AB_DURABILITY_FULL ? "PRAGMA synchronous=FULL;"
+                                                        : "PRAGMA synchronous=NORMAL;";
+
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        ab_error_set(err, 500, "cannot create data directory %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    if (snprintf(path, sizeof path, "%s/abstat.db", dir) >= (int)sizeof path) {
+        ab_error_set(err, 500, "data directory path too long");
+        return NULL;
+    }
+    if (!(s = calloc(1, sizeof *s))) {
+        ab_error_set(err, 500, "out of memory");
+        return NULL;
+    }
+    s->lock_fd = -1;
+    if ((s->lock_fd = lock_dir(dir, err)) < 0) goto fail;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                          SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        fail(s, err, "open");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    if (exec(s, "PRAGMA journal_mode=WAL;", err) || exec(s, sync, err) ||
+        exec(s, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
+                "PRAGMA cache_size=-65536;", err) ||
+        exec(s, "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT);"
+                "CREATE TABLE IF NOT EXISTS experiments("
+                " key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+                " config TEXT NOT NULL, stopped INTEGER NOT NULL DEFAULT 0,"
+                " created INTEGER NOT NULL);"
+                "CREATE TABLE IF NOT EXISTS monitor("
+                " key INTEGER NOT NULL, arm INTEGER NOT NULL, min_p REAL,"
+                " status INTEGER NOT NULL, since INTEGER NOT NULL,"
+                " PRIMARY KEY(key, arm)) WITHOUT ROWID;"
+                "INSERT OR IGNORE INTO meta VALUES('schema', '" SCHEMA_VERSION "');",
+             err))
+        goto fail;
+    if (prepare(s, "INSERT INTO experiments(id, config, stopped, created) VALUES(?,?,?,?)",
+                &s->put_new, err) ||
+        prepare(s, "UPDATE experiments SET config = ?, stopped = ? WHERE key = ?",
+                &s->put_old, err) ||
+        prepare(s, "INSERT OR REPLACE INTO monitor(key, arm, min_p, status, since) "
+                   "VALUES(?,?,?,?,?)", &s->put_monitor, err) ||
+        prepare(s, "INSERT OR REPLACE INTO meta VALUES('health', ?)", &s->health, err))
+        goto fail;
+    return s;
+fail:
+    ab_store_close(s);
+    return NULL;
+}
+
+void ab_store_close(ab_store *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->cap; i++) sqlite3_finalize(s->slots[i].insert);
+    free(s->slots);
+    sqlite3_finalize(s->put_new);
+    sqlite3_finalize(s->put_old);
+    sqlite3_finalize(s->put_monitor);
+    sqlite3_finalize(s->health);
+    if (s->db) sqlite3_close(s->db);
+    if (s->lock_fd >= 0) close(s->lock_fd);
+    free(s);
+}
+
+int ab_store_begin(ab_store *s, ab_error *err)
+{
+    if (s->in_tx) return 0;
+    if (exec(s, "BEGIN IMMEDIATE", err)) return -1;
+    s->in_tx = 1;
+    return 0;
+}
+
+int ab_store_commit(ab_store *s, ab_error *err)
+{
+    if (!s->in_tx) return 0;
+    if (exec(s, "COMMIT", err)) {
+        ab_store_rollback(s);
+        return -1;
+    }
+    s->in_tx = 0;
+    return 0;
+}
+
+void ab_store_rollback(ab_store *s)
+{
+    if (!s->in_tx) return;
+    /* After some errors SQLite has already rolled back; autocommit tells. */
+    if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->in_tx = 0;
+}
+
+int ab_store_in_transaction(const ab_store *s)
+{
+    return s->in_tx;
+}
+
+static size_t slot_of(const ab_store *s, int64_t key)
+{
+    uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 32) & (s->cap - 1);
+}
+
+static stmt_slot *find_slot(ab_store *s, int64_t key)
+{
+    if (!s->cap) return NULL;
+    for (size_t i = slot_of(s, key);; i = (i + 1) & (s->cap - 1)) {
+        if (s->slots[i].key == key) return &s->slots[i];
+        if (s->slots[i].key == 0) return NULL;
+    }
+}
+
+static int grow_slots(ab_store *s)
+{
+    size_t cap = s->cap ? s->cap * 2 : 16;
+    stmt_slot *old = s->slots, *fresh = calloc(cap, sizeof *fresh);
+    size_t oldcap = s->cap;
+    if (!fresh) return -1;
+    s->slots = fresh;
+    s->cap = cap;
+    for (size_t i = 0; i < oldcap; i++) {
+        if (!old[i].key) continue;
+        size_t j = slot_of(s, old[i].key);
+        while (s->slots[j].key) j = (j + 1) & (cap - 1);
+        s->slots[j] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+/* The cached INSERT of experiment key's event table. */
+static sqlite3_stmt *insert_stmt(ab_store *s, int64_t key, ab_error *err)
+{
+    char sql[160];
+    stmt_slot *slot = find_slot(s, key);
+    sqlite3_stmt *st;
+    if (slot) return slot->insert;
+    if ((s->count + 1) * 4 > s->cap * 3 && grow_slots(s)) {
+        ab_error_set(err, 500, "out of memory");
+        return NULL;
+    }
+    snprintf(sql, sizeof sql, "INSERT INTO ev_%lld(type, variant, phase, user, value, score,"
+                              " ts, eid) VALUES(?,?,?,?,?,?,?,?)", (long long)key);
+    if (prepare(s, sql, &st, err)) return NULL;
+    size_t i = slot_of(s, key);
+    while (s->slots[i].key) i = (i + 1) & (s->cap - 1);
+    s->slots[i].key = key;
+    s->slots[i].insert = st;
+    s->count++;
+    return st;
+}
+
+static void drop_slot(ab_store *s, int64_t key)
+{
+    /* Rebuild without the key: deletion from linear probing would
+     * otherwise need tombstones, and deletes are rare. */
+    stmt_slot *old = s->slots;
+    size_t oldcap = s->cap;
+    stmt_slot *slot = find_slot(s, key);
+    if (!slot) return;
+    sqlite3_finalize(slot->insert);
+    slot->key = 0;
+    slot->insert = NULL;
+    if (!(s->slots = calloc(oldcap, sizeof *s->slots))) {
+        /* Out of memory: drop the whole cache; statements are re-prepared. */
+        for (size_t i = 0; i < oldcap; i++) sqlite3_finalize(old[i].insert);
+        free(old);
+        s->cap = s->count = 0;
+        return;
+    }
+    s->count = 0;
+    for (size_t i = 0; i < oldcap; i++) {
+        if (!old[i].key) continue;
+        size_t j = slot_of(s, old[i].key);
+        while (s->slots[j].key) j = (j + 1) & (s->cap - 1);
+        s->slots[j] = old[i];
+        s->count++;
+    }
+    free(old);
+}
+
+int ab_store_put_experiment(ab_store *s, ab_store_experiment *e, ab_error *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!s->in_tx) return ab_error_set(err, 500, "store: write outside a transaction");
+    if (e->key == 0) {
+        char sql[256];
+        st = s->put_new;
+        sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, e->config, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, e->stopped);
+        sqlite3_bind_int64(st, 4, e->created_ms);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE) return fail(s, err, "insert experiment");
+        e->key = sqlite3_last_insert_rowid(s->db);
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE ev_%lld(type INTEGER NOT NULL, variant INTEGER,"
+                 " phase INTEGER NOT NULL, user TEXT NOT NULL, value REAL, score INTEGER,"
+                 " ts INTEGER NOT NULL, eid TEXT)", (long long)e->key);
+        return exec(s, sql, err);
+    }
+    st = s->put_old;
+    sqlite3_bind_text(st, 1, e->config, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, e->stopped);
+    sqlite3_bind_int64(st, 3, e->key);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, err, "update experiment");
+}
+
+int ab_store_delete_experiment(ab_store *s, int64_t key, ab_error *err)
+{
+    char sql[256];
+    if (!s->in_tx) return ab_error_set(err, 500, "store: write outside a transaction");
+    drop_slot(s, key);
+    snprintf(sql, sizeof sql,
+             "DROP TABLE IF EXISTS ev_%lld; DELETE FROM experiments WHERE key = %lld;"
+             "DELETE FROM monitor WHERE key = %lld;",
+             (long long)key, (long long)key, (long long)key);
+    return exec(s, sql, err);
+}
+
+int ab_store_append_event(ab_store *s, int64_t key, const ab_event *ev, ab_error *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (!s->in_tx) return ab_error_set(err, 500, "store: write outside a transaction");
+    if (!(st = insert_stmt(s, key, err))) return -1;
+    sqlite3_bind_int(st, 1, (int)ev->type);
+    if (ev->variant >= 0) sqlite3_bind_int(st, 2, ev->variant);
+    else sqlite3_bind_null(st, 2);
+    sqlite3_bind_int(st, 3, (int)ev->phase);
+    sqlite3_bind_text(st, 4, ev->user, (int)ev->user_len, SQLITE_STATIC);
+    if (isfinite(ev->value)) sqlite3_bind_double(st, 5, ev->value);
+    else sqlite3_bind_null(st, 5);
+    if (ev->score >= 0) sqlite3_bind_int(st, 6, ev->score);
+    else sqlite3_bind_null(st, 6);
+    sqlite3_bind_int64(st, 7, ev->ts_ms);
+    if (ev->id) sqlite3_bind_text(st, 8, ev->id, (int)ev->id_len, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 8);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    /* Bindings are all rebound next time; clearing them costs a call. */
+    return rc == SQLITE_DONE ? 0 : fail(s, err, "insert event");
+}
+
+int ab_store_put_monitor(ab_store *s, const ab_store_monitor *m, ab_error *err)
+{
+    sqlite3_stmt *st = s->put_monitor;
+    int rc;
+    if (!s->in_tx) return ab_error_set(err, 500, "store: write outside a transaction");
+    sqlite3_bind_int64(st, 1, m->key);
+    sqlite3_bind_int(st, 2, m->arm);
+    if (isfinite(m->min_p)) sqlite3_bind_double(st, 3, m->min_p);
+    else sqlite3_bind_null(st, 3);
+    sqlite3_bind_int(st, 4, m->status);
+    sqlite3_bind_int64(st, 5, m->significant_since_ms);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, err, "write monitor");
+}
+
+static int load_events(ab_store *s, int64_t key, const ab_store_loader *ld, void *ctx,
+                       ab_error *err)
+{
+    char sql[160];
+    sqlite3_stmt *st;
+    int rc;
+    snprintf(sql, sizeof sql, "SELECT type, variant, phase, user, value, score, ts, eid"
+                              " FROM ev_%lld ORDER BY rowid", (long long)key);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail(s, err, "read events");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ab_event ev;
+        int type = sqlite3_column_int(st, 0), phase = sqlite3_column_int(st, 2);
+        if (type < 0 || type > 2 || phase < 0 || phase >= AB_PHASE_COUNT) {
+            sqlite3_finalize(st);
+            return ab_error_set(err, 500, "store: corrupt event row in ev_%lld", (long long)key);
+        }
+        ev.exp = NULL;
+        ev.type = (ab_event_type)type;
+        ev.variant = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
+        ev.phase = (ab_phase)phase;
+        ev.user = (const char *)sqlite3_column_text(st, 3);
+        ev.user_len = (size_t)sqlite3_column_bytes(st, 3);
+        ev.value = sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
+        ev.score = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5);
+        ev.ts_ms = sqlite3_column_int64(st, 6);
+        ev.id = (const char *)sqlite3_column_text(st, 7);
+        ev.id_len = ev.id ? (size_t)sqlite3_column_bytes(st, 7) : 0;
+        if (!ev.user) {
+            sqlite3_finalize(st);
+            return ab_error_set(err, 500, "store: event without user in ev_%lld", (long long)key);
+        }
+        if (ld->on_event(ctx, key, &ev)) {
+            sqlite3_finalize(st);
+            return ab_error_set(err, 500, "store: replaying an event of ev_%lld failed",
+                                (long long)key);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, err, "read events");
+}
+
+int ab_store_load(ab_store *s, const ab_store_loader *ld, void *ctx, ab_error *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(s->db, "SELECT key, id, config, stopped, created FROM experiments"
+                                  " ORDER BY key", -1, &st, NULL) != SQLITE_OK)
+        return fail(s, err, "read experiments");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ab_store_experiment e;
+        e.key = sqlite3_column_int64(st, 0);
+        e.id = (const char *)sqlite3_column_text(st, 1);
+        e.config = (const char *)sqlite3_column_text(st, 2);
+        e.stopped = sqlite3_column_int(st, 3);
+        e.created_ms = sqlite3_column_int64(st, 4);
+        if (!e.id || !e.config || ld->on_experiment(ctx, &e) ||
+            load_events(s, e.key, ld, ctx, err)) {
+            sqlite3_finalize(st);
+            if (err && !err->status) ab_error_set(err, 500, "store: loading experiment failed");
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail(s, err, "read experiments");
+
+    if (sqlite3_prepare_v2(s->db, "SELECT key, arm, min_p, status, since FROM monitor",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s, err, "read monitor");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ab_store_monitor m;
+        m.key = sqlite3_column_int64(st, 0);
+        m.arm = sqlite3_column_int(st, 1);
+        m.min_p = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
+        m.status = sqlite3_column_int(st, 3);
+        m.significant_since_ms = sqlite3_column_int64(st, 4);
+        if (ld->on_monitor && ld->on_monitor(ctx, &m)) {
+            sqlite3_finalize(st);
+            return ab_error_set(err, 500, "store: loading monitor state failed");
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, err, "read monitor");
+}
+
+int ab_store_writable(ab_store *s)
+{
+    int rc;
+    if (s->in_tx) return 1; /* a group commit is open: its outcome will tell */
+    if (exec(s, "BEGIN IMMEDIATE", NULL)) return 0;
+    sqlite3_bind_int64(s->health, 1, (sqlite3_int64)time(NULL));
+    rc = sqlite3_step(s->health);
+    sqlite3_reset(s->health);
+    if (rc != SQLITE_DONE) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return 0;
+    }
+    if (exec(s, "COMMIT", NULL)) {
+        if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,83 @@
+/* usertable.h — compact open-addressing tables keyed by 64-bit hashes:
+ * the per-user records the counting rules need (16 bytes a slot, no malloc
+ * per user) and a plain set for idempotency keys. */
+#ifndef ABSTAT_USERTABLE_H
+#define ABSTAT_USERTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One tracked user. key 0 marks an empty slot (hashes of 0 are remapped). */
+typedef struct {
+    uint64_t key;      /* keyed 64-bit hash of the user id */
+    uint32_t revenue;  /* 1-based index into the table's revenue array; 0 = none */
+    uint8_t variant;   /* arm index */
+    uint8_t flags;     /* bit p: converted at phase p; bit 7: answered NPS */
+    uint16_t pad;
+} ab_user;
+
+#define AB_USER_NPS 0x80u
+
+/* Linear probing over a power-of-two array, grown x2 past a load of 0.75.
+ * Keys are hashes already, so growing never touches the user ids again.
+ * Not thread-safe: one writer at a time, as for the experiment it serves.
+ * Keys 0 and 1 are the same key to these tables (0 marks an empty slot). */
+typedef struct {
+    ab_user *slots;
+    size_t cap;        /* power of two, or 0 before the first insert */
+    size_t count;
+    double *revenue;   /* per-user revenue totals of users with values */
+    uint32_t revenue_count, revenue_cap;
+} ab_usertable;
+
+/* Initialises an empty table (no allocation until the first insert). */
+void ab_usertable_init(ab_usertable *t);
+/* The user with this key, or NULL. */
+ab_user *ab_usertable_find(ab_usertable *t, uint64_t key);
+/* Makes room for n more users so that the next n inserts cannot fail.
+ * 0, or -1 when out of memory (the table is then unchanged). Invalidates
+ * user pointers when it grows the table. */
+int ab_usertable_reserve(ab_usertable *t, size_t n);
+/* Inserts a new user (key must be absent) with the variant; returns it, or
+ * NULL when out of memory (the table is then unchanged). Pointers are
+ * invalidated by the next insert or reserve. */
+ab_user *ab_usertable_insert(ab_usertable *t, uint64_t key, uint8_t variant);
+/* The user's revenue total (0 when none). */
+double ab_usertable_revenue(const ab_usertable *t, const ab_user *u);
+/* Adds v to the user's revenue total; returns the old total in *old (old
+ * may be NULL). The user's first value takes a slot of the revenue array.
+ * 0, or -1 when out of memory (nothing changed). Never moves user slots. */
+int ab_usertable_add_revenue(ab_usertable *t, ab_user *u, double v, double *old);
+/* Bytes the table holds on the heap. */
+size_t ab_usertable_bytes(const ab_usertable *t);
+void ab_usertable_free(ab_usertable *t);
+
+/* The same scheme over bare keys: the idempotency ids of one experiment. */
+typedef struct {
+    uint64_t *slots;
+    size_t cap, count;
+} ab_keyset;
+
+void ab_keyset_init(ab_keyset *s);
+/* Whether key is in the set. */
+int ab_keyset_contains(const ab_keyset *s, uint64_t key);
+/* Makes room for n more keys so that the next n adds cannot fail.
+ * 0, or -1 when out of memory (the set is then unchanged). */
+int ab_keyset_reserve(ab_keyset *s, size_t n);
+/* 1 when key was already there, 0 when added now, -1 when out of memory
+ * (the set is then unchanged). A key already there never fails. */
+int ab_keyset_add(ab_keyset *s, uint64_t key);
+size_t ab_keyset_bytes(const ab_keyset *s);
+void ab_keyset_free(ab_keyset *s);
+
+/* SipHash-2-4 of len bytes under the process key (set once at start-up by
+ * ab_hash_seed, before any thread hashes, random so that hostile user ids
+ * cannot flood one probe chain; a fixed default key until then). Never
+ * returns 0: a SipHash of 0 is returned as 1. */
+void ab_hash_seed(const uint8_t key[16]);
+uint64_t ab_hash(const void *data, size_t len);
+/* Plain SipHash-2-4 (64-bit output) under an explicit key, 0 included:
+ * what the published test vectors check. */
+uint64_t ab_siphash24(const uint8_t key[16], const void *data, size_t len);
+
+#endif
