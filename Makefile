@@ -8,6 +8,7 @@
 #   make reference    regenerate tests/reference/*.tsv with R
 
 CC ?= cc
+.DEFAULT_GOAL := all
 # Warnings are not optional: they are added to whatever CFLAGS the caller gives.
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wformat=2 -Wundef

@@ -40,7 +40,7 @@ void ab_http_json(struct evhttp_request *req, int code, json_t *body)
     struct evbuffer *buf = evbuffer_new();
     char *text = NULL;
 
-    if (body) text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (body) text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(body);
     if (!text) code = 500;
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",

@@ -29,7 +29,7 @@ static void usage(FILE *fp)
 
 static int print_json(const json_t *v)
 {
-    if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0) return -1;
+    if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0) return -1;
     return fputc('\n', stdout) == EOF ? -1 : 0;
 }
 

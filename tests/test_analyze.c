@@ -32,7 +32,7 @@ static void check_row(const ref_row *r)
     json_t *vars = json_array();
     ab_error err = {0, ""};
     for (size_t i = 0; i < k; i++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "v%zu", i);
         json_array_append_new(vars, json_pack("{s:s,s:I,s:I}", "name", name, "users",
                                               (json_int_t)n[i], "conversions", (json_int_t)x[i]));
