@@ -60,6 +60,9 @@ int ab_sample_size_req_set(ab_sample_size_req *rq, const char *key, const char *
         rq->has_daily_users = 1;
         return 0;
     }
+    if (strcmp(key, "baseline") && strcmp(key, "mde") && strcmp(key, "alpha") &&
+        strcmp(key, "power"))
+        return ab_error_set(err, 400, "unknown parameter \"%.32s\"", key);
     if (parse_number(value, 1, &d))
         return ab_error_set(err, 400, "%.32s: \"%.32s\" is not a number", key, value);
     if (!strcmp(key, "baseline")) {
@@ -76,8 +79,6 @@ int ab_sample_size_req_set(ab_sample_size_req *rq, const char *key, const char *
     } else if (!strcmp(key, "power")) {
         if (d <= 0 || d >= 1) return ab_error_set(err, 400, "power: must be between 0 and 1");
         rq->power = d;
-    } else {
-        return ab_error_set(err, 400, "unknown parameter \"%.32s\"", key);
     }
     return 0;
 }
