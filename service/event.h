@@ -64,11 +64,16 @@ typedef struct {
  * of NDJSON, or 0 for a single object. An empty body or array is "no
  * events". More than max_events events: err->status 413, nothing parsed
  * further. Out of memory: 500. Thread-safe when lookup is; lookup is asked
- * once per distinct run of the same experiment id, not once per event. */
+ * again only when the experiment id differs from the previous event's. */
 int ab_event_parse_body(const char *body, size_t len, int64_t now_ms,
                         ab_experiment_lookup lookup, void *lookup_ctx, size_t max_events,
                         size_t max_errors, ab_arena *arena, ab_event_batch *batch,
                         ab_error *err);
+
+/* Whether ab_event_parse_body may use its fast scanner for plain events
+ * (default 1). Tests set 0 to check that jansson alone gives the same
+ * results; never changed while parsing. */
+extern int ab_event_fast_scan;
 
 /* RFC 3339 ("2026-11-22T10:00:00Z", "...+01:00", fractional seconds) to
  * epoch milliseconds; 't', 'z' and a space for 'T' are accepted, the
