@@ -8,6 +8,7 @@
 
 #include "ingest.h"
 #include "metrics.h"
+#include "monitor.h"
 #include "options.h"
 #include "registry.h"
 #include "store.h"
@@ -20,6 +21,7 @@ typedef struct ab_daemon {
     ab_registry reg;
     ab_ingest ingest;
     ab_metrics metrics;
+    ab_monitor monitor;
     int64_t started_ms;
     int shutting_down;       /* new requests get 503 while draining */
 } ab_daemon;

@@ -8,6 +8,7 @@
 
 #include "abstat/stats.h"
 #include "analyze_json.h"
+#include "cli_check.h"
 #include "cli_read.h"
 #include "error.h"
 #include "sample_size_json.h"
@@ -19,10 +20,12 @@ enum { EXIT_USAGE = 4 };
 
 static void usage(FILE *fp)
 {
-    fputs("usage: abstat analyze FILE|-\n"
+    fputs("usage: abstat check EXPERIMENT [--server URL] [--token T] [--variant NAME] [--json]\n"
+          "       abstat analyze FILE|-\n"
           "       abstat sample-size --baseline P --mde M [--alpha A] [--power P]\n"
           "                          [--variants K] [--correction holm|bonferroni|bh|none]\n"
           "                          [--daily-users N] [--json]\n"
+          "check exits 0 ship, 1 keep running, 2 keep control, 3 invalid, 4 error.\n"
           "Exit status 4 on bad input. See README.md.\n",
           fp);
 }
@@ -139,6 +142,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (!strcmp(argv[1], "check")) return ab_cli_check(argc - 1, argv + 1);
     if (!strcmp(argv[1], "analyze")) return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sample-size")) return cmd_sample_size(argc - 1, argv + 1);
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -185,6 +185,10 @@ int main(int argc, char **argv)
         ab_error_set(&err, 500, "cannot set up the commit event");
         goto fail;
     }
+    if (ab_monitor_init(&d->monitor, d)) {
+        ab_error_set(&err, 500, "cannot set up the monitoring timer");
+        goto fail;
+    }
     ab_http_set_reply_hook(count_reply);
     if (ab_server_listen(&srv, d->opt.host, d->opt.port, d->opt.max_body, ab_route_request, d,
                          &err))
@@ -211,6 +215,7 @@ int main(int argc, char **argv)
 fail:
     ab_logerr("%s", err.text);
 done:
+    ab_monitor_free(&d->monitor);
     ab_ingest_free(&d->ingest);
     ab_server_free(&srv);
     ab_registry_free(&d->reg);

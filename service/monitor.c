@@ -1,0 +1,123 @@
+/* monitor.c — the once-a-second evaluation timer, persistence of the
+ * sequential state and significance reports. */
+#include "monitor.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "jsonout.h"
+#include "log.h"
+
+/* Writes the arms whose monitoring state changed, in their own transaction
+ * (pending events were flushed before the evaluation). */
+static void persist(ab_monitor *m, const ab_live *e, const ab_monitor_arm *before)
+{
+    ab_store *st = m->d->store;
+    ab_error err = {0, ""};
+    int own = !ab_store_in_transaction(st), wrote = 0; /* own is 1 after the flush */
+
+    for (size_t i = 1; i < e->cfg.k; i++) {
+        const ab_monitor_arm *a = &e->mon[i], *b = &before[i];
+        int same_p = (isnan(a->min_p) && isnan(b->min_p)) || a->min_p == b->min_p;
+        if (same_p && a->status == b->status && a->significant_since == b->significant_since)
+            continue;
+        ab_store_monitor row = {e->key, (int)i, a->min_p, (int)a->status, a->significant_since};
+        if (!wrote && own && ab_store_begin(st, &err)) break;
+        wrote = 1;
+        if (ab_store_put_monitor(st, &row, &err)) break;
+    }
+    if (err.text[0]) {
+        ab_logerr("storing the monitoring state of %s failed: %s", e->cfg.id, err.text);
+        if (own) ab_store_rollback(st);
+        return;
+    }
+    if (wrote && own && ab_store_commit(st, &err))
+        ab_logerr("storing the monitoring state of %s failed: %s", e->cfg.id, err.text);
+}
+
+static void report(ab_monitor *m, const ab_live *e, const ab_evaluation *ev, size_t arm)
+{
+    const ab_primary *p = &ev->res[arm].primary;
+    ab_interval ci = e->cfg.method == AB_METHOD_SEQUENTIAL ? p->sequential_ci : p->effect_ci;
+    const char *status = ab_arm_status_name(ev->status[arm]);
+    char at[40];
+
+    ab_time_format_rfc3339(e->mon[arm].significant_since, at, sizeof at);
+    m->d->metrics.significance++;
+    ab_info("significance reached: experiment %s variant %s is %s than %s on %s (%s): "
+            "effect %+.6g [%.6g, %.6g], adjusted p %.4g",
+            e->cfg.id, e->cfg.names[arm], ev->status[arm] == AB_ARM_BETTER ? "better" : "worse",
+            e->cfg.names[0], ab_metric_name(e->cfg.metric), ab_method_name(e->cfg.method),
+            p->effect, ci.lo, ci.hi, p->p_adjusted);
+    if (e->cfg.webhook)
+        ab_webhook_post(&m->webhooks, e->cfg.webhook,
+                        json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:o,s:o,s:o}",
+                                  "event", "significance_reached", "experiment", e->cfg.id,
+                                  "variant", e->cfg.names[arm], "status", status,
+                                  "p_value", ab_jnum(p->p_adjusted), "at", at,
+                                  "metric", ab_metric_name(e->cfg.metric),
+                                  "method", ab_method_name(e->cfg.method),
+                                  "effect", ab_jnum(p->effect), "ci", ab_jinterval(ci),
+                                  "lift", ab_jnum(p->lift)));
+}
+
+ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev)
+{
+    ab_monitor_arm before[AB_MAX_ARMS];
+    ab_status st;
+
+    /* Events already acknowledged-to-be count in this evaluation, and the
+     * monitoring rows get a transaction of their own. */
+    ab_ingest_flush(&m->d->ingest);
+    memcpy(before, e->mon, sizeof before);
+    if ((st = ab_evaluate(e, ab_now_ms(), ev)) != AB_OK) {
+        memcpy(e->mon, before, sizeof before);
+        return st;
+    }
+    e->dirty = 0;
+    persist(m, e, before);
+    /* SPEC: the goal phase "decision" is what gets announced. */
+    if (e->cfg.phase == AB_PHASE_DECISION)
+        for (size_t i = 0; i < ev->nnewly; i++) report(m, e, ev, ev->newly[i]);
+    return AB_OK;
+}
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+    ab_monitor *m = arg;
+    ab_evaluation *ev = malloc(sizeof *ev);
+    (void)fd;
+    (void)what;
+    if (!ev) {
+        ab_logerr("out of memory for the monitoring evaluation");
+        return;
+    }
+    for (size_t i = 0; i < m->d->reg.cap; i++) {
+        ab_live *e = ab_registry_at(&m->d->reg, i);
+        ab_status st;
+        if (!e || !e->dirty) continue;
+        if ((st = ab_monitor_evaluate(m, e, ev)) != AB_OK)
+            ab_logerr("evaluating %s failed: %s", e->cfg.id, ab_strerror(st));
+    }
+    free(ev);
+}
+
+int ab_monitor_init(ab_monitor *m, struct ab_daemon *d)
+{
+    struct timeval second = {1, 0};
+    memset(m, 0, sizeof *m);
+    m->d = d;
+    ab_webhooks_init(&m->webhooks, d->base, &d->metrics);
+    m->timer = event_new(d->base, -1, EV_PERSIST, tick, m);
+    if (!m->timer || event_add(m->timer, &second)) return -1;
+    return 0;
+}
+
+void ab_monitor_free(ab_monitor *m)
+{
+    if (m->timer) event_free(m->timer);
+    m->timer = NULL;
+    ab_webhooks_free(&m->webhooks);
+}
