@@ -9,7 +9,7 @@
 #include "registry.h"
 #include "verdict.h"
 
-typedef struct {
+typedef struct ab_evaluation {
     ab_analysis_opts opts;
     ab_arm_counts arms[AB_MAX_ARMS];
     ab_arm_result res[AB_MAX_ARMS];

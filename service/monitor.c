@@ -71,12 +71,22 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev)
     /* Events already acknowledged-to-be count in this evaluation, and the
      * monitoring rows get a transaction of their own. */
     ab_ingest_flush(&m->d->ingest);
+    /* Unchanged counts and config give the same evaluation: the running
+     * minimum cannot move, nor can any status. */
+    if (!e->dirty && e->cache) {
+        memcpy(ev, e->cache, sizeof *ev);
+        ev->nnewly = 0;
+        return AB_OK;
+    }
     memcpy(before, e->mon, sizeof before);
     if ((st = ab_evaluate(e, ab_now_ms(), ev)) != AB_OK) {
         memcpy(e->mon, before, sizeof before);
         return st;
     }
-    e->dirty = 0;
+    if (e->cache || (e->cache = malloc(sizeof *e->cache))) {
+        memcpy(e->cache, ev, sizeof *ev);
+        e->dirty = 0;
+    }
     persist(m, e, before);
     /* SPEC: the goal phase "decision" is what gets announced. */
     if (e->cfg.phase == AB_PHASE_DECISION)

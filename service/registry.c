@@ -93,6 +93,7 @@ ab_live *ab_live_new(ab_experiment_config *cfg, int64_t key, int stopped, int64_
     e->stopped = stopped;
     e->created_ms = created_ms;
     ab_state_init(&e->state, e->cfg.k);
+    e->dirty = 1;
     for (size_t i = 0; i < AB_MAX_ARMS; i++) {
         e->mon[i].min_p = NAN;
         e->mon[i].status = AB_ARM_COLLECTING;
@@ -106,5 +107,6 @@ void ab_live_free(ab_live *e)
     if (!e) return;
     ab_state_free(&e->state);
     ab_experiment_free(&e->cfg);
+    free(e->cache);
     free(e);
 }

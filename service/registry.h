@@ -16,6 +16,8 @@ typedef struct {
     int64_t significant_since;   /* epoch ms when first better/worse; 0 when never */
 } ab_monitor_arm;
 
+struct ab_evaluation;
+
 typedef struct {
     int64_t key;                 /* store key */
     ab_experiment_config cfg;
@@ -24,7 +26,8 @@ typedef struct {
     ab_exp_state state;
     double pending;              /* events in the open, uncommitted batch */
     ab_monitor_arm mon[AB_MAX_ARMS];
-    int dirty;                   /* events applied since the last evaluation */
+    int dirty;                   /* counts or config changed since the last evaluation */
+    struct ab_evaluation *cache; /* the last evaluation (owned), valid while !dirty */
 } ab_live;
 
 typedef struct {
