@@ -197,12 +197,68 @@ static void test_reference_figures(void)
     json_decref(res);
 }
 
+/* A 2x2 factorial: cells named by levels, main effects and interaction
+ * equal to the library's (R-checked) figures for the same counts. */
+static void test_factorial(void)
+{
+    static const char *const cells[4] = {"a/x", "a/y", "b/x", "b/y"};
+    const double n[4] = {400, 400, 400, 400}, x[4] = {20, 30, 25, 60};
+    ab_design design = {2, {2, 2}};
+    double lx[2], ln[2];
+    ab_chisq_result chi;
+    ab_lrt_result lrt;
+    size_t cap = 1u << 20, len = 0;
+    char *buf = malloc(cap);
+    td_response r = td_req(&D, "PUT", "/v1/experiments/hero",
+                           "{\"factors\":[{\"name\":\"headline\",\"levels\":[\"a\",\"b\"]},"
+                           "{\"name\":\"cta\",\"levels\":[\"x\",\"y\"]}],"
+                           "\"min_days\":0,\"min_users\":0}");
+    CHECK_INT(r.status, 201);
+    CHECK_INT(json_array_size(json_object_get(r.json, "variants")), 4);
+    td_free(&r);
+    if (!buf) return;
+    for (int c = 0; c < 4; c++)
+        for (int u = 0; u < (int)n[c]; u++) {
+            len += (size_t)snprintf(buf + len, cap - len,
+                                    "{\"experiment\":\"hero\",\"variant\":\"%s\",\"user\":\"f%d-%d\","
+                                    "\"type\":\"exposure\"}\n", cells[c], c, u);
+            if (u < (int)x[c])
+                len += (size_t)snprintf(buf + len, cap - len,
+                                        "{\"experiment\":\"hero\",\"user\":\"f%d-%d\","
+                                        "\"type\":\"conversion\"}\n", c, u);
+        }
+    r = td_request(&D, "POST", "/v1/events", buf, len, NULL);
+    CHECK_INT(r.status, 202);
+    td_free(&r);
+    free(buf);
+
+    json_t *res = results("hero");
+    const json_t *f = json_object_get(res, "factorial");
+    CHECK(json_is_object(f));
+    CHECK(!strcmp(json_string_value(json_object_get(variant(res, 3), "name")), "b/y"));
+    for (size_t k = 0; k < 2; k++) {
+        const json_t *me = json_array_get(json_object_get(f, "main_effects"), k);
+        CHECK(ab_factorial_main_effect(&design, x, n, k, lx, ln, &chi) == AB_OK);
+        CHECK_REL(at(me, "levels.0.users"), ln[0], 0);
+        CHECK_REL(at(me, "levels.1.conversions"), lx[1], 0);
+        CHECK_REL(at(me, "statistic"), chi.statistic, 1e-12);
+        CHECK_REL(at(me, "p_value"), chi.p_value, 1e-12);
+    }
+    CHECK(!strcmp(json_string_value(json_object_get(json_array_get(json_object_get(f, "main_effects"), 1),
+                                                    "factor")), "cta"));
+    CHECK(ab_factorial_interaction(&design, x, n, &lrt) == AB_OK);
+    CHECK_REL(at(f, "interaction.statistic"), lrt.statistic, 1e-9);
+    CHECK_REL(at(f, "interaction.df"), 1, 0);
+    CHECK_REL(at(f, "interaction.p_value"), lrt.p_value, 1e-9);
+    json_decref(res);
+}
+
 /* Stop and start on the same data: the same answer, byte for byte. */
 static void test_restart(void)
 {
-    const char *ids[] = {"rules", "spec"};
-    char *before[2];
-    for (int i = 0; i < 2; i++) {
+    const char *ids[] = {"rules", "spec", "hero"};
+    char *before[3];
+    for (int i = 0; i < 3; i++) {
         char path[128];
         snprintf(path, sizeof path, "/v1/experiments/%s/results", ids[i]);
         td_response r = td_req(&D, "GET", path, NULL);
@@ -211,7 +267,7 @@ static void test_restart(void)
     }
     CHECK_INT(td_stop(&D), 0);
     CHECK_INT(td_start(&D), 0);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         char path[128];
         snprintf(path, sizeof path, "/v1/experiments/%s/results", ids[i]);
         td_response r = td_req(&D, "GET", path, NULL);
@@ -233,6 +289,7 @@ int main(void)
     }
     test_rules();
     test_reference_figures();
+    test_factorial();
     test_restart();
     CHECK_INT(td_stop(&D), 0);
     td_cleanup(&D);
