@@ -34,22 +34,56 @@ static void count_reply(struct evhttp_request *req, int code)
 
 /* ---- Replay ---------------------------------------------------------- */
 
+/* Replay looks this many events ahead: each user's slot is prefetched
+ * when its event is read and used only when it is applied, so the random
+ * memory access of a large user table overlaps with reading the store. */
+#define REPLAY_AHEAD 16
+#define REPLAY_USER_MAX 256
+#define REPLAY_ID_MAX 128
+
+typedef struct {
+    ab_event ev;
+    uint64_t ukey;
+    char user[REPLAY_USER_MAX + 1];
+    char id[REPLAY_ID_MAX + 1];
+} replay_slot;
+
 typedef struct {
     ab_daemon *d;
     ab_live *current;   /* events arrive right after their experiment */
     double events;
+    replay_slot ring[REPLAY_AHEAD];
+    size_t head, count;
+    int failed;
 } replay_ctx;
+
+static void replay_apply_oldest(replay_ctx *rc)
+{
+    replay_slot *sl = &rc->ring[rc->head];
+    if (ab_state_apply_keyed(&rc->current->state, &sl->ev, sl->ukey) == AB_APPLY_NOMEM)
+        rc->failed = 1;
+    rc->head = (rc->head + 1) % REPLAY_AHEAD;
+    rc->count--;
+}
+
+static int replay_drain(replay_ctx *rc)
+{
+    while (rc->count) replay_apply_oldest(rc);
+    return rc->failed ? -1 : 0;
+}
 
 static int replay_experiment(void *arg, const ab_store_experiment *row)
 {
     replay_ctx *rc = arg;
     ab_error err = {0, ""};
     ab_experiment_config cfg;
-    json_t *doc = ab_jin_parse_text(row->config, &err);
+    json_t *doc;
     ab_live *e;
 
+    if (replay_drain(rc)) return -1;
     rc->current = NULL;
-    if (!doc || ab_experiment_parse(row->id, doc, &cfg, &err)) {
+    if (!(doc = ab_jin_parse_text(row->config, &err)) ||
+        ab_experiment_parse(row->id, doc, &cfg, &err)) {
         json_decref(doc);
         ab_logerr("stored experiment %s is unreadable: %s", row->id, err.text);
         return -1;
@@ -69,11 +103,29 @@ static int replay_experiment(void *arg, const ab_store_experiment *row)
 static int replay_event(void *arg, int64_t key, const ab_event *ev)
 {
     replay_ctx *rc = arg;
-    if (!rc->current || rc->current->key != key) return -1;
+    replay_slot *sl;
+    if (!rc->current || rc->current->key != key || ev->user_len > REPLAY_USER_MAX ||
+        (ev->id && ev->id_len > REPLAY_ID_MAX))
+        return -1;
     if (ev->type == AB_EVENT_EXPOSURE &&
         (ev->variant < 0 || (size_t)ev->variant >= rc->current->cfg.k))
         return -1;
-    if (ab_state_apply(&rc->current->state, ev) == AB_APPLY_NOMEM) return -1;
+    if (rc->count == REPLAY_AHEAD) replay_apply_oldest(rc);
+    if (rc->failed) return -1;
+    /* The row's strings live only during this call: copy them. */
+    sl = &rc->ring[(rc->head + rc->count) % REPLAY_AHEAD];
+    sl->ev = *ev;
+    memcpy(sl->user, ev->user, ev->user_len);
+    sl->user[ev->user_len] = '\0';
+    sl->ev.user = sl->user;
+    if (ev->id) {
+        memcpy(sl->id, ev->id, ev->id_len);
+        sl->id[ev->id_len] = '\0';
+        sl->ev.id = sl->id;
+    }
+    sl->ukey = ab_hash(sl->user, ev->user_len);
+    ab_usertable_prefetch(&rc->current->state.users, sl->ukey);
+    rc->count++;
     rc->events++;
     return 0;
 }
@@ -97,13 +149,15 @@ static int replay_monitor(void *arg, const ab_store_monitor *m)
 static int replay(ab_daemon *d)
 {
     ab_error err = {0, ""};
-    replay_ctx rc = {d, NULL, 0};
+    static replay_ctx rc; /* the ring is ~6 KiB: not on the stack */
     ab_store_loader loader = {replay_experiment, replay_event, replay_monitor};
     struct timespec t0, t1;
     double secs;
 
+    memset(&rc, 0, sizeof rc);
+    rc.d = d;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (ab_store_load(d->store, &loader, &rc, &err)) {
+    if (ab_store_load(d->store, &loader, &rc, &err) || replay_drain(&rc)) {
         ab_logerr("cannot rebuild state from the store: %s", err.text);
         return -1;
     }

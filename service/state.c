@@ -86,6 +86,11 @@ static ab_apply_result apply_nps(ab_exp_state *s, ab_user *u, const ab_event *ev
 
 ab_apply_result ab_state_apply(ab_exp_state *s, const ab_event *ev)
 {
+    return ab_state_apply_keyed(s, ev, ab_hash(ev->user, ev->user_len));
+}
+
+ab_apply_result ab_state_apply_keyed(ab_exp_state *s, const ab_event *ev, uint64_t ukey)
+{
     /* Order matters for AB_APPLY_NOMEM leaving nothing changed: the id is
      * only looked up first, room for it is made next (a failure there
      * changes no count), then the rule runs with its own fallible step
@@ -103,7 +108,6 @@ ab_apply_result ab_state_apply(ab_exp_state *s, const ab_event *ev)
         if (ab_keyset_reserve(&s->ids, 1) < 0) return AB_APPLY_NOMEM;
     }
 
-    uint64_t ukey = ab_hash(ev->user, ev->user_len);
     ab_user *u = ab_usertable_find(&s->users, ukey);
     ab_apply_result r;
     switch (ev->type) {

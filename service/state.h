@@ -43,6 +43,9 @@ void ab_state_init(ab_exp_state *s, size_t k);
  * Events the parser would have rejected (variant or score out of range,
  * unknown type or phase) are counted as events and otherwise ignored. */
 ab_apply_result ab_state_apply(ab_exp_state *s, const ab_event *ev);
+/* The same with the user's hash, ab_hash(ev->user, ev->user_len), already
+ * computed (replay computes it early to prefetch the user's slot). */
+ab_apply_result ab_state_apply_keyed(ab_exp_state *s, const ab_event *ev, uint64_t ukey);
 /* Heap bytes held for users and ids. */
 size_t ab_state_bytes(const ab_exp_state *s);
 /* Frees the tables (the counts stay readable; ab_state_init to reuse). */

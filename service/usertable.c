@@ -148,6 +148,11 @@ ab_user *ab_usertable_find(ab_usertable *t, uint64_t key)
     }
 }
 
+void ab_usertable_prefetch(const ab_usertable *t, uint64_t key)
+{
+    if (t->cap) __builtin_prefetch(&t->slots[home_slot(fix_key(key), t->cap - 1)], 1, 1);
+}
+
 /* Moves every user into a fresh array of new_cap slots. The old array is
  * only freed once the new one exists, so failure leaves the table as it was. */
 static int usertable_rehash(ab_usertable *t, size_t new_cap)

@@ -42,6 +42,9 @@ int ab_usertable_reserve(ab_usertable *t, size_t n);
  * NULL when out of memory (the table is then unchanged). Pointers are
  * invalidated by the next insert or reserve. */
 ab_user *ab_usertable_insert(ab_usertable *t, uint64_t key, uint8_t variant);
+/* Asks the CPU to fetch the slot where key would start its probe, so that
+ * a find a little later does not wait for memory (replay pipelines this). */
+void ab_usertable_prefetch(const ab_usertable *t, uint64_t key);
 /* The user's revenue total (0 when none). */
 double ab_usertable_revenue(const ab_usertable *t, const ab_user *u);
 /* Adds v to the user's revenue total; returns the old total in *old (old
