@@ -53,6 +53,8 @@ LIBSERVICE := $(BUILD)/libabstat_service.a
 PROGRAMS := $(BIN)/abstat $(if $(wildcard service/main_abstatd.c),$(BIN)/abstatd)
 
 .PHONY: all test run bench reference clean fuzz valgrind
+# Keep objects of tests and benches: they are intermediate in the pattern chain.
+.SECONDARY:
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c build/config.mk
@@ -87,6 +89,11 @@ run: $(PROGRAMS)
 
 bench: $(PROGRAMS) $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
+
+# libFuzzer harnesses (clang): FUZZ_SECONDS each, corpus in tests/fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 reference:
 	cd tests/reference && for r in *.R; do Rscript "$$r" || exit 1; done
