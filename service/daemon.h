@@ -6,6 +6,7 @@
 #include <event2/http.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "ingest.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -15,6 +16,7 @@
 
 typedef struct ab_daemon {
     ab_options opt;
+    ab_auth auth;
     struct event_base *base;
     struct evhttp *http;
     ab_store *store;

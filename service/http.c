@@ -56,6 +56,12 @@ void ab_http_json(struct evhttp_request *req, int code, json_t *body)
     if (buf) evbuffer_free(buf);
 }
 
+void ab_http_empty(struct evhttp_request *req, int code)
+{
+    if (reply_hook) reply_hook(req, code);
+    evhttp_send_reply(req, code, reason(code), NULL);
+}
+
 void ab_http_error(struct evhttp_request *req, int code, const char *fmt, ...)
 {
     char text[512];

@@ -219,13 +219,19 @@ int main(int argc, char **argv)
     memset(&srv, 0, sizeof srv);
 
     if (d->opt.tokens_file) {
-        ab_logerr("--tokens: token authentication is not available in this version");
-        return 2;
-    }
-    if (!is_loopback(d->opt.host)) {
-        ab_logerr("refusing to listen on %s without --tokens: the API would be open to "
-                  "anyone who can reach it", d->opt.host);
-        return 2;
+        if (ab_auth_load(&d->auth, d->opt.tokens_file, &err)) {
+            ab_logerr("%s", err.text);
+            return 2;
+        }
+        ab_info("loaded %zu tokens from %s", d->auth.n, d->opt.tokens_file);
+    } else if (!is_loopback(d->opt.host)) {
+        if (!d->opt.insecure) {
+            ab_logerr("refusing to listen on %s without --tokens: the API would be open to "
+                      "anyone who can reach it (--insecure overrides)", d->opt.host);
+            return 2;
+        }
+        ab_warn("--insecure: listening on %s WITHOUT authentication; anyone who can reach "
+                "it can read and change every experiment", d->opt.host);
     }
     if (!(d->store = ab_store_open(d->opt.data_dir, d->opt.durability, &err))) {
         ab_logerr("%s", err.text);
@@ -244,9 +250,12 @@ int main(int argc, char **argv)
         goto fail;
     }
     ab_http_set_reply_hook(count_reply);
-    if (ab_server_listen(&srv, d->opt.host, d->opt.port, d->opt.max_body, ab_route_request, d,
-                         &err))
-        goto fail;
+    {
+        ab_server_limits lim = {d->opt.max_body, d->opt.max_header_bytes, d->opt.idle_timeout,
+                                d->opt.max_connections};
+        if (ab_server_listen(&srv, d->opt.host, d->opt.port, &lim, ab_route_request, d, &err))
+            goto fail;
+    }
     d->http = srv.http;
     fprintf(stderr, "abstatd listening on %s:%d\n", d->opt.host, srv.port);
     fflush(stderr);
@@ -254,8 +263,11 @@ int main(int argc, char **argv)
         ab_error_set(&err, 500, "cannot write %s: %s", d->opt.port_file, strerror(errno));
         goto fail;
     }
-    ab_info("data in %s, durability %s, max body %zu bytes", d->opt.data_dir,
-            d->opt.durability == AB_DURABILITY_FULL ? "full" : "normal", d->opt.max_body);
+    ab_info("data in %s, durability %s, max body %zu bytes, max %d connections, idle "
+            "timeout %d s, %s", d->opt.data_dir,
+            d->opt.durability == AB_DURABILITY_FULL ? "full" : "normal", d->opt.max_body,
+            d->opt.max_connections, d->opt.idle_timeout,
+            d->auth.enabled ? "tokens required" : "open (loopback only)");
 
     if (ab_server_run(&srv)) ab_logerr("event loop failed");
     ab_info("signal %d: stopping; answering in-flight requests", srv.signalled);
@@ -274,5 +286,6 @@ done:
     ab_server_free(&srv);
     ab_registry_free(&d->reg);
     ab_store_close(d->store);
+    ab_auth_free(&d->auth);
     return status;
 }

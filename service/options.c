@@ -10,8 +10,9 @@ static void usage(FILE *fp)
 {
     fputs("usage: abstatd --listen HOST:PORT --data DIR [--tokens FILE]\n"
           "               [--durability normal|full] [--max-body BYTES] [--max-batch N]\n"
-          "               [--cors-origin ORIGIN] [--log-level debug|info|warn|error]\n"
-          "               [--port-file FILE]\n"
+          "               [--cors-origin ORIGIN[,ORIGIN...]] [--log-level debug|info|warn|error]\n"
+          "               [--port-file FILE] [--max-header-bytes N] [--idle-timeout SECONDS]\n"
+          "               [--max-connections N] [--insecure]\n"
           "  --listen 127.0.0.1:0 takes a free port (printed, and written to --port-file).\n",
           fp);
 }
@@ -62,6 +63,9 @@ int ab_options_parse(int argc, char **argv, ab_options *o)
     o->durability = AB_DURABILITY_NORMAL;
     o->max_body = 8u * 1024u * 1024u;
     o->max_batch = 100000;
+    o->max_header_bytes = 16384;
+    o->idle_timeout = 15;
+    o->max_connections = 1024;
     o->log_level = AB_LOG_INFO;
 
     for (int i = 1; i < argc; i++) {
@@ -69,6 +73,10 @@ int ab_options_parse(int argc, char **argv, ab_options *o)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 1;
+        }
+        if (!strcmp(a, "--insecure")) {
+            o->insecure = 1;
+            continue;
         }
         if (strncmp(a, "--", 2) || !v) {
             fprintf(stderr, "abstatd: %s: %s\n", a, v ? "unknown argument" : "needs a value");
@@ -107,6 +115,19 @@ int ab_options_parse(int argc, char **argv, ab_options *o)
                 fprintf(stderr, "abstatd: --max-batch: a positive number of events\n");
                 return -1;
             }
+        } else if (!strcmp(a, "--max-header-bytes")) {
+            if (parse_size(v, &o->max_header_bytes) || o->max_header_bytes < 1024) {
+                fprintf(stderr, "abstatd: --max-header-bytes: at least 1024\n");
+                return -1;
+            }
+        } else if (!strcmp(a, "--idle-timeout") || !strcmp(a, "--max-connections")) {
+            size_t n;
+            if (parse_size(v, &n) || n > 1000000) {
+                fprintf(stderr, "abstatd: %s: a positive whole number\n", a);
+                return -1;
+            }
+            if (a[2] == 'i') o->idle_timeout = (int)n;
+            else o->max_connections = (int)n;
         } else if (!strcmp(a, "--log-level")) {
             if (ab_log_parse_level(v, &o->log_level)) {
                 fprintf(stderr, "abstatd: --log-level: debug, info, warn or error\n");

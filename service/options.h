@@ -17,6 +17,10 @@ typedef struct {
     ab_durability durability;
     size_t max_body;          /* bytes */
     size_t max_batch;         /* events per request */
+    size_t max_header_bytes;  /* request line and headers */
+    int idle_timeout;         /* seconds a connection may stay silent */
+    int max_connections;      /* open client connections at once */
+    int insecure;             /* allow a non-loopback address without tokens */
     ab_log_level log_level;
 } ab_options;
 

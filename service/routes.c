@@ -1,8 +1,12 @@
 /* routes.c — dispatch by method and path; 404 and 405 for the rest. */
 #include "routes.h"
 
+#include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
 #include <string.h>
+#include <strings.h>
 
+#include "auth.h"
 #include "experiment.h"
 #include "handlers.h"
 #include "http.h"
@@ -64,6 +68,134 @@ static void not_allowed(struct evhttp_request *req, const char *allow)
     ab_http_error(req, 405, "method not allowed here; allowed: %s", allow);
 }
 
+/* The scope a request needs (SPEC section 9); 0 when it is open. */
+static unsigned scope_needed(ab_route route, enum evhttp_cmd_type cmd)
+{
+    switch (route) {
+    case AB_ROUTE_EVENTS: return AB_SCOPE_INGEST;
+    case AB_ROUTE_EXPERIMENT:
+        return cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD ? AB_SCOPE_READ : AB_SCOPE_ADMIN;
+    case AB_ROUTE_STOP: return AB_SCOPE_ADMIN;
+    case AB_ROUTE_HEALTHZ: return 0; /* load balancers probe without secrets */
+    default: return AB_SCOPE_READ;
+    }
+}
+
+/* "Authorization: Bearer TOKEN"; the scheme is case-insensitive. */
+static const char *bearer(struct evhttp_request *req, size_t *len)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7)) return NULL;
+    h += 7;
+    while (*h == ' ') h++;
+    *len = strcspn(h, " \t");
+    return *len ? h : NULL;
+}
+
+/* "?token=..." on ingest, for navigator.sendBeacon, which cannot set
+ * headers. Decoded into buf. */
+static const char *query_token(struct evhttp_request *req, char *buf, size_t cap, size_t *len)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq params;
+    const char *v;
+    if (!q) return NULL;
+    TAILQ_INIT(&params);
+    if (evhttp_parse_query_str(q, &params) != 0) {
+        evhttp_clear_headers(&params);
+        return NULL;
+    }
+    v = evhttp_find_header(&params, "token");
+    *len = v ? strlen(v) : 0;
+    if (v && *len < cap) memcpy(buf, v, *len + 1);
+    evhttp_clear_headers(&params);
+    return v && *len < cap ? buf : NULL;
+}
+
+/* 0 when the request may proceed; otherwise it has been answered. */
+static int authorize(ab_daemon *d, struct evhttp_request *req, ab_route route,
+                     enum evhttp_cmd_type cmd)
+{
+    unsigned need = scope_needed(route, cmd);
+    char qbuf[1100];
+    size_t len = 0;
+    const char *tok;
+    if (!d->auth.enabled || !need) return 0;
+    tok = bearer(req, &len);
+    if (!tok && route == AB_ROUTE_EVENTS) tok = query_token(req, qbuf, sizeof qbuf, &len);
+    switch (ab_auth_check(&d->auth, tok, len, need)) {
+    case AB_AUTH_OK: return 0;
+    case AB_AUTH_MISSING:
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Bearer realm=\"abstat\"");
+        ab_http_error(req, 401, "authentication required: send Authorization: Bearer TOKEN%s",
+                      route == AB_ROUTE_EVENTS ? " or ?token=TOKEN" : "");
+        return -1;
+    case AB_AUTH_INVALID:
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Bearer realm=\"abstat\", error=\"invalid_token\"");
+        ab_http_error(req, 401, "invalid token");
+        return -1;
+    case AB_AUTH_FORBIDDEN:
+        ab_http_error(req, 403, "this token may not %s",
+                      need == AB_SCOPE_INGEST ? "ingest events"
+                      : need == AB_SCOPE_ADMIN ? "change experiments (admin scope needed)"
+                                               : "read results");
+        return -1;
+    }
+    return -1;
+}
+
+/* The request's Origin when --cors-origin allows it ("*" allows any). */
+static const char *allowed_origin(const ab_daemon *d, struct evhttp_request *req)
+{
+    const char *origin = evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
+    const char *list = d->opt.cors_origin, *p;
+    size_t olen;
+    if (!list || !origin) return NULL;
+    if (!strcmp(list, "*")) return "*";
+    olen = strlen(origin);
+    for (p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == olen && !strncmp(p, origin, n)) return origin;
+        p += n;
+        if (*p == ',') p++;
+    }
+    return NULL;
+}
+
+/* CORS for /v1/events: response headers, and the preflight answer. */
+static int cors(ab_daemon *d, struct evhttp_request *req, enum evhttp_cmd_type cmd)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    const char *origin = allowed_origin(d, req);
+    if (origin) {
+        evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
+        if (strcmp(origin, "*")) evhttp_add_header(out, "Vary", "Origin");
+    }
+    if (cmd != EVHTTP_REQ_OPTIONS) return 0;
+    evhttp_add_header(out, "Allow", "POST, OPTIONS");
+    if (origin) {
+        evhttp_add_header(out, "Access-Control-Allow-Methods", "POST, OPTIONS");
+        evhttp_add_header(out, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+        evhttp_add_header(out, "Access-Control-Max-Age", "86400");
+    }
+    ab_http_empty(req, 204);
+    return -1;
+}
+
+/* Bodies we cannot decode are refused rather than parsed as garbage. */
+static int encoding_ok(struct evhttp_request *req)
+{
+    const char *enc = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                         "Content-Encoding");
+    if (!enc || !strcasecmp(enc, "identity")) return 1;
+    ab_http_error(req, 415, "Content-Encoding \"%.32s\" is not supported: send the body "
+                            "uncompressed", enc);
+    return 0;
+}
+
 void ab_route_request(struct evhttp_request *req, void *arg)
 {
     ab_daemon *d = arg;
@@ -78,6 +210,9 @@ void ab_route_request(struct evhttp_request *req, void *arg)
         ab_http_error(req, 503, "shutting down");
         return;
     }
+    if (m.route == AB_ROUTE_EVENTS && cors(d, req, cmd)) return;
+    if (authorize(d, req, m.route, cmd)) return;
+    if (!encoding_ok(req)) return;
     if (m.bad_id) {
         ab_http_error(req, 400, "invalid experiment id: must match ^[a-z0-9][a-z0-9._-]{0,63}$");
         return;

@@ -6,9 +6,17 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <event2/listener.h>
 #include <event2/util.h>
+
+#include "log.h"
+
+/* Descriptors kept for the store (database, WAL, shm, lock), logs, the
+ * listener and webhook connections, beyond the client connections. */
+#define RESERVED_FDS 64
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -24,8 +32,10 @@ int ab_server_init(ab_server *s, ab_error *err)
 {
     struct event_config *cfg;
     memset(s, 0, sizeof *s);
-    /* Writing to a peer that went away must not kill the daemon. */
+    /* Writing to a peer that went away must not kill the daemon, and a
+     * file-size limit must fail the write (then 503), not kill it. */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
     if (!(cfg = event_config_new())) return ab_error_set(err, 500, "out of memory");
     event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
     s->base = event_base_new_with_config(cfg);
@@ -34,23 +44,78 @@ int ab_server_init(ab_server *s, ab_error *err)
     return 0;
 }
 
-int ab_server_listen(ab_server *s, const char *host, int port, size_t max_body,
+static void resume_accepting(evutil_socket_t fd, short what, void *arg)
+{
+    ab_server *s = arg;
+    (void)fd;
+    (void)what;
+    if (s && s->sock) evconnlistener_enable(evhttp_bound_socket_get_listener(s->sock));
+}
+
+/* accept() failed. Out of descriptors means at the connection limit:
+ * pause accepting for a moment (libevent would otherwise retry at once,
+ * spinning) and let new clients wait in the kernel's backlog. */
+/* The listener's user data is evhttp's, so its error callback finds the
+ * server here (one server per process). */
+static ab_server *listening_server;
+
+static void accept_error(struct evconnlistener *lev, void *arg)
+{
+    ab_server *s = listening_server;
+    (void)arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    struct timeval pause = {0, 100000};
+    if (s && (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)) {
+        evconnlistener_disable(lev);
+        evtimer_add(s->resume, &pause);
+        ab_debug("connection limit reached: accepting paused for 100 ms");
+        return;
+    }
+    ab_warn("accept failed: %s", evutil_socket_error_to_string(e));
+}
+
+static int set_fd_limit(int max_connections, ab_error *err)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_connections + RESERVED_FDS;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return ab_error_set(err, 500, "getrlimit: %s", strerror(errno));
+    if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+        return ab_error_set(err, 500, "--max-connections %d needs %llu file descriptors; the "
+                            "hard limit is %llu", max_connections, (unsigned long long)want,
+                            (unsigned long long)rl.rlim_max);
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return ab_error_set(err, 500, "setrlimit: %s", strerror(errno));
+    return 0;
+}
+
+int ab_server_listen(ab_server *s, const char *host, int port, const ab_server_limits *lim,
                      void (*cb)(struct evhttp_request *, void *), void *arg, ab_error *err)
 {
     struct sockaddr_storage ss;
     ev_socklen_t len = sizeof ss;
     evutil_socket_t fd;
 
+    if (set_fd_limit(lim->max_connections, err)) return -1;
     if (!(s->http = evhttp_new(s->base))) return ab_error_set(err, 500, "cannot create evhttp");
     evhttp_set_gencb(s->http, cb, arg);
-    evhttp_set_max_body_size(s->http, (ev_ssize_t)max_body);
+    /* libevent answers 413 from Content-Length alone, before reading. */
+    evhttp_set_max_body_size(s->http, (ev_ssize_t)lim->max_body);
+    evhttp_set_max_headers_size(s->http, (ev_ssize_t)lim->max_header_bytes);
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                                             EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
-    evhttp_set_timeout(s->http, 60);
+    /* Read and write inactivity: a silent or half-open connection, or one
+     * trickling less than a byte per period, is closed. */
+    evhttp_set_timeout(s->http, lim->idle_timeout);
     if (!(s->sock = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)port)))
         return ab_error_set(err, 500, "cannot listen on %s:%d: %s", host, port,
                             strerror(errno));
+    if (!(s->resume = evtimer_new(s->base, resume_accepting, s)))
+        return ab_error_set(err, 500, "out of memory");
+    listening_server = s;
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(s->sock), accept_error);
     fd = evhttp_bound_socket_get_fd(s->sock);
     memset(&ss, 0, sizeof ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
@@ -85,6 +150,8 @@ void ab_server_drain(ab_server *s, double seconds)
 
 void ab_server_free(ab_server *s)
 {
+    if (listening_server == s) listening_server = NULL;
+    if (s->resume) event_free(s->resume);
     if (s->sigterm) event_free(s->sigterm);
     if (s->sigint) event_free(s->sigint);
     if (s->http) evhttp_free(s->http);

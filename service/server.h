@@ -11,10 +11,18 @@
 #include "error.h"
 
 typedef struct {
+    size_t max_body;          /* bytes; larger bodies get 413 unread */
+    size_t max_header_bytes;  /* request line and headers */
+    int idle_timeout;         /* seconds of silence before a connection is closed */
+    int max_connections;      /* client connections at once; more wait in the backlog */
+} ab_server_limits;
+
+typedef struct {
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *sock;
     struct event *sigterm, *sigint;
+    struct event *resume;     /* re-enables accepting after running out of fds */
     int port;
     int signalled; /* which signal broke the loop, 0 if none */
 } ab_server;
@@ -24,8 +32,10 @@ typedef struct {
 int ab_server_init(ab_server *s, ab_error *err);
 
 /* Creates the HTTP server, routes every request to cb(req, arg), binds
- * host:port (0 = a free port, then s->port tells which). */
-int ab_server_listen(ab_server *s, const char *host, int port, size_t max_body,
+ * host:port (0 = a free port, then s->port tells which). The connection
+ * limit is the process's file limit (RLIMIT_NOFILE) less what the store and
+ * webhooks need: at the limit, accepting pauses instead of failing. */
+int ab_server_listen(ab_server *s, const char *host, int port, const ab_server_limits *lim,
                      void (*cb)(struct evhttp_request *, void *), void *arg, ab_error *err);
 
 /* Runs until SIGTERM or SIGINT (or an error). */

@@ -11,7 +11,7 @@
 #include "daemon.h"
 #include "test.h"
 
-#define ROUNDS 3
+#define ROUNDS 10
 #define BATCH 200
 
 static td_daemon D;

@@ -1,0 +1,43 @@
+/* auth.h — bearer tokens with scopes (SPEC section 9): a tokens file of
+ * "SCOPE TOKEN" lines; admin includes ingest and read. */
+#ifndef ABSTAT_AUTH_H
+#define ABSTAT_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+enum { AB_SCOPE_INGEST = 1u, AB_SCOPE_READ = 2u, AB_SCOPE_ADMIN = 4u };
+
+typedef struct {
+    uint64_t hash;    /* keyed hash of the token; the token itself is not kept */
+    unsigned scopes;  /* AB_SCOPE_* bits; admin implies the others */
+} ab_token;
+
+typedef struct {
+    ab_token *tokens;
+    size_t n;
+    uint8_t key[16];  /* random per process */
+    int enabled;      /* a tokens file was loaded */
+} ab_auth;
+
+/* Loads path. Blank lines and '#' comments are skipped; a token may appear
+ * with several scopes. Errors name the line, never the token. */
+int ab_auth_load(ab_auth *a, const char *path, ab_error *err);
+
+typedef enum {
+    AB_AUTH_OK = 0,
+    AB_AUTH_MISSING,    /* no token given: 401 */
+    AB_AUTH_INVALID,    /* unknown token: 401 */
+    AB_AUTH_FORBIDDEN   /* known token without the scope: 403 */
+} ab_auth_result;
+
+/* Checks token (len bytes; NULL when none) for the scope `need`. The time
+ * taken does not depend on how much of a stored token matches: tokens are
+ * compared as keyed hashes, every stored token each time. */
+ab_auth_result ab_auth_check(const ab_auth *a, const char *token, size_t len, unsigned need);
+
+void ab_auth_free(ab_auth *a);
+
+#endif
