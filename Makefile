@@ -95,6 +95,15 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
+# The integration tests with every daemon they start under memcheck; a
+# memcheck error makes abstatd exit 99, which fails the test's clean stop.
+VALGRIND_TESTS := $(filter %/test_daemon %/test_counting %/test_crash %/test_monitor \
+                    %/test_security %/test_hostile,$(TESTS))
+valgrind: $(PROGRAMS) $(TESTS)
+	@command -v valgrind >/dev/null || { echo "valgrind: installing"; apt-get install -y -qq valgrind; }
+	@ABSTAT_BIN=$(abspath $(BIN)) ABSTAT_WRAP="valgrind -q --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite --show-leak-kinds=definite" sh tests/run.sh $(VALGRIND_TESTS)
+
 reference:
 	cd tests/reference && for r in *.R; do Rscript "$$r" || exit 1; done
 

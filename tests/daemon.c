@@ -46,12 +46,19 @@ static void sleep_ms(int ms)
 int td_start(td_daemon *d)
 {
     char portfile[300];
-    char *argv[32];
+    char *argv[48];
     int argc = 0;
     char extra[512], *save = NULL, *tok;
 
     snprintf(portfile, sizeof portfile, "%s.port", d->dir);
     unlink(portfile);
+    /* ABSTAT_WRAP runs the daemon under a tool, e.g. valgrind (make valgrind). */
+    char wrap[512];
+    const char *w = getenv("ABSTAT_WRAP");
+    snprintf(wrap, sizeof wrap, "%s", w ? w : "");
+    for (char *t = strtok_r(wrap, " ", &save); t && argc < 16; t = strtok_r(NULL, " ", &save))
+        argv[argc++] = t;
+    save = NULL;
     argv[argc++] = (char *)td_bin("abstatd");
     argv[argc++] = "--listen";
     argv[argc++] = "127.0.0.1:0";
@@ -72,10 +79,10 @@ int td_start(td_daemon *d)
             dup2(fd, 2);
             close(fd);
         }
-        execv(argv[0], argv);
+        execvp(argv[0], argv);
         _exit(127);
     }
-    for (int i = 0; i < 1000; i++) { /* up to 20 s (sanitizers and big replays are slow) */
+    for (int i = 0; i < 3000; i++) { /* up to 60 s (valgrind and big replays are slow) */
         FILE *fp = fopen(portfile, "r");
         int status;
         if (fp) {
