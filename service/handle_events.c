@@ -31,7 +31,7 @@ void ab_handle_events(ab_daemon *d, struct evhttp_request *req)
         ab_http_error(req, 500, "out of memory reading the body");
         return;
     }
-    if (!(p = ab_pending_new(req))) {
+    if (!(p = ab_pending_new(req, len))) {
         ab_http_error(req, 500, "out of memory");
         return;
     }

@@ -35,25 +35,40 @@ static const char *reason(int code)
     }
 }
 
-void ab_http_json(struct evhttp_request *req, int code, json_t *body)
+/* Sends what is in the request's own output buffer (no copy). */
+static void send_reply(struct evhttp_request *req, int code)
 {
-    struct evbuffer *buf = evbuffer_new();
-    char *text = NULL;
-
-    if (body) text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(body);
-    if (!text) code = 500;
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "application/json");
-    if (buf) {
-        if (text) evbuffer_add(buf, text, strlen(text));
-        else evbuffer_add_printf(buf, "{\"error\":\"out of memory\"}");
-        evbuffer_add(buf, "\n", 1);
-    }
-    free(text);
     if (reply_hook) reply_hook(req, code);
-    evhttp_send_reply(req, code, reason(code), buf);
-    if (buf) evbuffer_free(buf);
+    evhttp_send_reply(req, code, reason(code), NULL);
+}
+
+void ab_http_json(struct evhttp_request *req, int code, json_t *body)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(body);
+    if (!text) {
+        code = 500;
+        evbuffer_add_printf(out, "{\"error\":\"out of memory\"}\n");
+    } else {
+        evbuffer_add(out, text, strlen(text));
+        evbuffer_add(out, "\n", 1);
+        free(text);
+    }
+    send_reply(req, code);
+}
+
+void ab_http_printf(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    va_list ap;
+    va_start(ap, fmt);
+    evbuffer_add_vprintf(out, fmt, ap);
+    va_end(ap);
+    evbuffer_add(out, "\n", 1);
+    send_reply(req, code);
 }
 
 void ab_http_empty(struct evhttp_request *req, int code)

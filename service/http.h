@@ -13,6 +13,9 @@ struct ab_metrics;
 /* Sends body (stolen; NULL sends {"error":"out of memory"} with 500) with
  * status code. Every handler calls exactly one of these once. */
 void ab_http_json(struct evhttp_request *req, int code, json_t *body);
+/* A JSON body printed from a format (for hot paths: no JSON tree). */
+void ab_http_printf(struct evhttp_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A reply with no body (204 for CORS preflights). */
 void ab_http_empty(struct evhttp_request *req, int code);
 /* {"error": text} with status code. */

@@ -34,8 +34,9 @@ typedef struct {
 int ab_ingest_init(ab_ingest *in, struct ab_daemon *d);
 void ab_ingest_free(ab_ingest *in);
 
-/* A new pending request with an empty arena (caller fills batch), or NULL. */
-ab_pending *ab_pending_new(struct evhttp_request *req);
+/* A new pending request with an empty arena sized for a body of body_len
+ * bytes (caller fills batch), or NULL. */
+ab_pending *ab_pending_new(struct evhttp_request *req, size_t body_len);
 void ab_pending_free(ab_pending *p);
 
 /* Writes p's events into the open transaction and queues p for the next

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,25 @@ typedef struct {
     sqlite3_stmt *insert;
 } stmt_slot;
 
+/* Checkpoints run on their own thread and connection: SQLite's automatic
+ * checkpoint would copy the WAL into the database and fsync it inside
+ * some commit on the event loop, stalling every request for milliseconds
+ * several times a second under load. */
+typedef struct {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    sqlite3 *db;
+    int started, stop, wanted;
+    char path[4096];
+} checkpointer;
+
+/* WAL size (pages) at which the checkpointer is woken. */
+#define CHECKPOINT_PAGES 4000
+
 struct ab_store {
     sqlite3 *db;
+    checkpointer ckpt;
     int lock_fd;
     int in_tx;
     stmt_slot *slots;
@@ -79,6 +97,83 @@ static int lock_dir(const char *dir, ab_error *err)
     return fd;
 }
 
+static void *checkpoint_main(void *arg)
+{
+    checkpointer *c = arg;
+    pthread_mutex_lock(&c->lock);
+    while (!c->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1; /* at least once a second while there is work */
+        while (!c->stop && !c->wanted)
+            if (pthread_cond_timedwait(&c->wake, &c->lock, &until) != 0) break;
+        if (c->stop) break;
+        c->wanted = 0;
+        pthread_mutex_unlock(&c->lock);
+        /* PASSIVE: never waits for the writer; what it cannot copy now it
+         * copies next time. Errors (disk full) are retried next round. */
+        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+/* SQLite calls this after each commit with the WAL's size in pages. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    checkpointer *c = arg;
+    (void)db;
+    (void)name;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&c->lock);
+        c->wanted = 1;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->lock);
+    }
+    return SQLITE_OK;
+}
+
+static int checkpointer_start(ab_store *s, const char *path, const char *sync, ab_error *err)
+{
+    checkpointer *c = &s->ckpt;
+    snprintf(c->path, sizeof c->path, "%s", path);
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(c->db, sync, NULL, NULL, NULL) != SQLITE_OK) {
+        ab_error_set(err, 500, "store: checkpoint connection: %s",
+                     c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        return -1;
+    }
+    sqlite3_busy_timeout(c->db, 100);
+    if (pthread_mutex_init(&c->lock, NULL) || pthread_cond_init(&c->wake, NULL))
+        return ab_error_set(err, 500, "store: cannot create the checkpoint lock");
+    if (pthread_create(&c->thread, NULL, checkpoint_main, c))
+        return ab_error_set(err, 500, "store: cannot start the checkpoint thread");
+    c->started = 1;
+    /* Replaces the automatic checkpoint (it is a WAL hook too). */
+    sqlite3_wal_hook(s->db, wal_hook, c);
+    return 0;
+}
+
+static void checkpointer_stop(ab_store *s)
+{
+    checkpointer *c = &s->ckpt;
+    if (c->started) {
+        pthread_mutex_lock(&c->lock);
+        c->stop = 1;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->thread, NULL);
+        pthread_cond_destroy(&c->wake);
+        pthread_mutex_destroy(&c->lock);
+        c->started = 0;
+    }
+    if (s->db) sqlite3_wal_hook(s->db, NULL, NULL);
+    if (c->db) sqlite3_close(c->db);
+    c->db = NULL;
+}
+
 ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err)
 {
     char path[4096];
@@ -129,6 +224,7 @@ ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err
                    "VALUES(?,?,?,?,?)", &s->put_monitor, err) ||
         prepare(s, "INSERT OR REPLACE INTO meta VALUES('health', ?)", &s->health, err))
         goto fail;
+    if (checkpointer_start(s, path, sync, err)) goto fail;
     return s;
 fail:
     ab_store_close(s);
@@ -138,6 +234,7 @@ fail:
 void ab_store_close(ab_store *s)
 {
     if (!s) return;
+    checkpointer_stop(s);
     for (size_t i = 0; i < s->cap; i++) sqlite3_finalize(s->slots[i].insert);
     free(s->slots);
     sqlite3_finalize(s->put_new);
