@@ -27,13 +27,20 @@ ab_status ab_seq_msprt(double theta, double var, double N, double alpha,
     double log1p_nr = log1p(nr);               /* ln(N rho^2 + 1) */
 
     /* ln Lambda, not Lambda: at 10^9 users exp() of the second term
-     * overflows while 1/Lambda is just a p of 0. */
-    double log_lambda = -0.5 * log1p_nr + theta * theta / (2.0 * var) * (nr / (nr + 1.0));
+     * overflows while 1/Lambda is just a p of 0. N rho^2 / (N rho^2 + 1) is
+     * written as 1 / (1 + 1 / N rho^2) so that it stays 1 when N rho^2
+     * overflows (a tuning of 1e-300): inf / inf made ln Lambda NaN and the
+     * whole analysis a 500. There Lambda -> 0, so p is 1. */
+    double log_lambda = -0.5 * log1p_nr + theta * theta / (2.0 * var) / (1.0 + 1.0 / nr);
     if (isnan(log_lambda)) return AB_ENUMERIC;
     out->p_value = log_lambda <= 0.0 ? 1.0 : exp(-log_lambda);
 
+    /* The width grows without bound as N rho^2 goes to infinity (tiny
+     * tuning) or to 0 (huge tuning); where the double overflows the
+     * interval is (-inf, inf) — the service shows it as null — rather
+     * than a numerical failure of the whole analysis. */
     double half = sqrt(var * (1.0 + 1.0 / nr) * (l2a + log1p_nr));
-    if (!isfinite(half)) return AB_ENUMERIC;
+    if (isnan(half)) return AB_ENUMERIC;
     out->ci.lo = theta - half;
     out->ci.hi = theta + half;
     return AB_OK;

@@ -57,6 +57,15 @@ static void check_edges(void)
     /* Astronomical Lambda: p is 0, never NaN or Inf. */
     CHECK_INT(ab_seq_msprt(0.5, 1e-300, 9007199254740992.0, 0.05, 1e-3, &s), AB_OK);
     CHECK(s.p_value == 0.0 && isfinite(s.ci.lo) && isfinite(s.ci.hi));
+    /* Found by fuzzing /v1/analyze: a tuning so small (or so large) that N
+     * rho^2 (or the interval's width) overflows is p = 1 with an unbounded
+     * interval, not AB_ENUMERIC (which answered 500). */
+    CHECK_INT(ab_seq_msprt(0.2, 1e-3, 9007154741011.0, 0.05, 1e-300, &s), AB_OK);
+    CHECK(s.p_value == 1.0 && s.ci.lo == -INFINITY && s.ci.hi == INFINITY);
+    CHECK_INT(ab_seq_msprt(0.2, 1e-3, 2, 0.001, 1e-308, &s), AB_OK);
+    CHECK(s.p_value == 1.0 && isinf(s.ci.lo) && isinf(s.ci.hi));
+    CHECK_INT(ab_seq_msprt(5.0, 1e30, 2, 0.05, 1.7e308, &s), AB_OK);
+    CHECK(s.p_value == 1.0 && s.ci.lo == -INFINITY && s.ci.hi == INFINITY);
     /* The SPEC section 5 example. */
     CHECK_INT(ab_seq_msprt(300.0 / 5100 - 0.05, 2.0355553293981951e-05, 10100, 0.05, 5000, &s), AB_OK);
     CHECK_CLOSE(s.p_value, 0.6821, 0, 5e-5);
