@@ -54,7 +54,11 @@ ab_status ab_compare_rates(const ab_compare_config *cfg, const double *x,
         if ((st = ab_prop_compare(x[i], n[i], x[0], n[0], cfg->alpha, &r->cmp)))
             return st;
         r->fisher_p = NAN;
-        if (x[i] + x[0] <= AB_FISHER_MAX_CONVERSIONS &&
+        /* A table of more than 2^53 users has margins a double cannot hold
+         * exactly: Fisher's test is AB_ERANGE there (R's fails on integer
+         * overflow long before), so fisher_p is left undefined rather than
+         * failing the whole comparison (/v1/analyze answered 500). */
+        if (x[i] + x[0] <= AB_FISHER_MAX_CONVERSIONS && n[i] + n[0] <= AB_MAX_COUNT &&
             (st = ab_fisher_exact_2x2(x[i], n[i] - x[i], x[0], n[0] - x[0], &r->fisher_p)))
             return st;
         /* With no users in an arm the posterior is only the prior: saying

@@ -10,8 +10,11 @@ static void seq_nan(ab_seq_result *out)
 ab_status ab_seq_msprt(double theta, double var, double N, double alpha,
                        double tuning, ab_seq_result *out)
 {
+    /* N adds up two arms, so it may exceed the 2^53 of one count
+     * (ab_valid_count): two arms of 2^53 users each are valid input, which
+     * used to be refused as AB_EINVAL. A whole number all the same. */
     if (!out || !ab_valid_level(alpha) || !isfinite(tuning) || tuning <= 0.0 ||
-        !ab_valid_count(N) || isinf(theta) || var < 0.0 || isinf(var))
+        !isfinite(N) || N < 0.0 || floor(N) != N || isinf(theta) || var < 0.0 || isinf(var))
         return AB_EINVAL;
     /* An undefined estimate or variance (an arm without users, constant
      * data) or no spread at all leaves the test undefined, never

@@ -194,6 +194,41 @@ static void test_shape(void)
     json_decref(ans);
 }
 
+/* Valid bodies the fuzzer (tests/fuzz/fuzz_analyze.c) found answered with
+ * a 500 or the statistics library's "invalid argument". */
+static void test_fuzz_finds(void)
+{
+    static const char *const bodies[] = {
+        /* sequential_tuning 1e-300: N rho^2 overflowed, ln Lambda was NaN. */
+        "{\"sequential_tuning\": 1e-300, \"variants\": [{\"name\": \"c\", \"users\": 20, "
+        "\"conversions\": 5}, {\"name\": \"v\", \"users\": 9007154740991}]}",
+        /* 2^53 + 10 users in the two arms: Fisher's test refused the table
+         * (AB_ERANGE: 500) and the sequential test its N (AB_EINVAL). */
+        "{\"alpha\": 0.9, \"variants\": [{\"name\": \"c\", \"users\": 10, \"conversions\": 1}, "
+        "{\"name\": \"v\", \"users\": 9007199254740992, \"conversions\": 0}]}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        ab_error err = {0, ""};
+        json_t *ans = ab_analyze_buffer(bodies[i], strlen(bodies[i]), &err);
+        const json_t *vs;
+        snprintf(test_context, sizeof test_context, "fuzz find %zu: %s", i, err.text);
+        CHECK(ans != NULL);
+        vs = json_object_get(json_object_get(json_array_get(json_object_get(ans, "variants"), 1),
+                                             "vs_control"), "decision");
+        CHECK(json_is_object(vs));
+        if (i == 0) {
+            /* Lambda -> 0: p is 1, the interval unbounded (null). */
+            CHECK_REL(num(vs, "sequential_p"), 1.0, 0);
+            CHECK(json_is_null(json_object_get(vs, "sequential_ci")));
+        } else {
+            CHECK(json_is_null(json_object_get(vs, "fisher_p")));
+            CHECK(json_is_number(json_object_get(vs, "sequential_p")));
+        }
+        json_decref(ans);
+    }
+    test_context[0] = '\0';
+}
+
 /* The sample-size calculator of SPEC section 7, and its bad parameters. */
 static void test_sample_size(void)
 {
@@ -254,6 +289,7 @@ int main(void)
     CHECK(rows >= 50);
     test_bad_bodies();
     test_shape();
+    test_fuzz_finds();
     test_sample_size();
     return TEST_DONE("test_analyze");
 }

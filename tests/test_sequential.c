@@ -66,6 +66,10 @@ static void check_edges(void)
     CHECK(s.p_value == 1.0 && isinf(s.ci.lo) && isinf(s.ci.hi));
     CHECK_INT(ab_seq_msprt(5.0, 1e30, 2, 0.05, 1.7e308, &s), AB_OK);
     CHECK(s.p_value == 1.0 && s.ci.lo == -INFINITY && s.ci.hi == INFINITY);
+    /* N adds two arms of up to 2^53 users each: more than one count may
+     * hold, still valid (was AB_EINVAL, /v1/analyze's "invalid argument"). */
+    CHECK_INT(ab_seq_msprt(0.1, 0.01, 2 * 9007199254740992.0, 0.05, 5000, &s), AB_OK);
+    CHECK(s.p_value >= 0.0 && s.p_value <= 1.0 && isfinite(s.ci.lo) && isfinite(s.ci.hi));
     /* The SPEC section 5 example. */
     CHECK_INT(ab_seq_msprt(300.0 / 5100 - 0.05, 2.0355553293981951e-05, 10100, 0.05, 5000, &s), AB_OK);
     CHECK_CLOSE(s.p_value, 0.6821, 0, 5e-5);
