@@ -9,16 +9,17 @@
 
 CC ?= cc
 .DEFAULT_GOAL := all
-# Warnings are not optional: they are added to whatever CFLAGS the caller gives.
+# Warnings are not optional: `override` adds them to whatever CFLAGS the
+# caller gives, even on the command line (make CFLAGS=-fsanitize=thread).
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wformat=2 -Wundef
 OPT ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -pthread
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -pthread
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build/san
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
 BIN := $(BUILD)/bin
 else
 BUILD ?= build
@@ -33,8 +34,8 @@ build/config.mk: scripts/configure.sh
 -include build/config.mk
 endif
 
-CFLAGS += $(PKG_CFLAGS)
-LDLIBS += $(PKG_LIBS)
+override CFLAGS += $(PKG_CFLAGS)
+override LDLIBS += $(PKG_LIBS)
 
 STATS_SRC := $(wildcard stats/*.c)
 SERVICE_SRC := $(filter-out service/main_%.c,$(wildcard service/*.c))
@@ -87,8 +88,17 @@ run: $(PROGRAMS)
 	@mkdir -p data
 	$(BIN)/abstatd --listen 127.0.0.1:8080 --data ./data
 
-bench: $(PROGRAMS) $(BENCHES)
-	@for b in $(BENCHES); do $$b || exit 1; done
+# bench/run.sh drives it all; see README.md, Performance.
+bench: $(PROGRAMS) $(BENCHES) $(BUILD)/bench/bare_evhttp $(BUILD)/bench/fill
+	bash bench/run.sh
+
+$(BUILD)/bench/bare_evhttp: bench/bare_evhttp.c build/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/bench/fill: bench/fill.c build/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
 
 # libFuzzer harnesses (clang): FUZZ_SECONDS each, corpus in tests/fuzz/.
 FUZZ_SECONDS ?= 60

@@ -4,6 +4,7 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "auth.h"
@@ -11,6 +12,7 @@
 #include "metrics.h"
 #include "monitor.h"
 #include "options.h"
+#include "parse_pool.h"
 #include "registry.h"
 #include "store.h"
 
@@ -21,6 +23,12 @@ typedef struct ab_daemon {
     struct evhttp *http;
     ab_store *store;
     ab_registry reg;
+    /* Parse workers read experiments under this lock; the loop writes them
+     * under it and bumps the generation, so a parse that overlapped a
+     * change is done again. */
+    pthread_rwlock_t reg_lock;
+    uint64_t reg_generation;
+    ab_parse_pool parse_pool;
     ab_ingest ingest;
     ab_metrics metrics;
     ab_monitor monitor;

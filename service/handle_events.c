@@ -1,13 +1,16 @@
-/* handle_events.c — POST /v1/events: parse and validate the whole batch,
- * then hand it to the group commit, which answers. */
+/* handle_events.c — POST /v1/events: parse and validate the whole batch
+ * (on a worker thread when it is large), then hand it to the group commit,
+ * which answers. */
 #include "handlers.h"
 
 #include <string.h>
 
 #include "http.h"
 #include "ingest.h"
+#include "parse_pool.h"
 
-/* Resolves experiments for the parser from the live registry. */
+/* Resolves experiments for the parser from the live registry. Callers on
+ * worker threads hold the registry's read lock. */
 static void *lookup(void *ctx, const char *id, size_t len, const ab_experiment_config **cfg,
                     int *running)
 {
@@ -19,6 +22,36 @@ static void *lookup(void *ctx, const char *id, size_t len, const ab_experiment_c
 }
 
 #define MAX_ERRORS_LISTED 100
+
+int ab_handle_events_parse(ab_daemon *d, ab_pending *p, const char *body, size_t len,
+                           int64_t now_ms, ab_error *err)
+{
+    return ab_event_parse_body(body, len, now_ms, lookup, &d->reg, d->opt.max_batch,
+                               MAX_ERRORS_LISTED, &p->arena, &p->batch, err);
+}
+
+void ab_handle_events_finish(ab_daemon *d, ab_pending *p, int rc, const ab_error *err)
+{
+    struct evhttp_request *req = p->req;
+    if (rc == 0) {
+        ab_ingest_submit(&d->ingest, p);
+        return;
+    }
+    json_t *errors = json_array();
+    d->metrics.rejected_requests++;
+    d->metrics.rejected += p->batch.n + p->batch.nerr_total;
+    for (size_t i = 0; errors && i < p->batch.nerr; i++)
+        json_array_append_new(errors, json_pack("{s:I,s:s}", "index",
+                                                (json_int_t)p->batch.errors[i].index,
+                                                "error", p->batch.errors[i].text));
+    if (err->status == 400 || !err->status) {
+        ab_http_errors(req, err->text[0] ? err->text : "invalid events", errors);
+    } else {
+        json_decref(errors);
+        ab_http_fail(req, err);
+    }
+    ab_pending_free(p);
+}
 
 void ab_handle_events(ab_daemon *d, struct evhttp_request *req)
 {
@@ -35,23 +68,11 @@ void ab_handle_events(ab_daemon *d, struct evhttp_request *req)
         ab_http_error(req, 500, "out of memory");
         return;
     }
-    if (ab_event_parse_body(body, len, ab_now_ms(), lookup, &d->reg, d->opt.max_batch,
-                            MAX_ERRORS_LISTED, &p->arena, &p->batch, &err)) {
-        json_t *errors = json_array();
-        d->metrics.rejected_requests++;
-        d->metrics.rejected += p->batch.n + p->batch.nerr_total;
-        for (size_t i = 0; errors && i < p->batch.nerr; i++)
-            json_array_append_new(errors, json_pack("{s:I,s:s}", "index",
-                                                    (json_int_t)p->batch.errors[i].index,
-                                                    "error", p->batch.errors[i].text));
-        if (err.status == 400 || !err.status)
-            ab_http_errors(req, err.text[0] ? err.text : "invalid events", errors);
-        else {
-            json_decref(errors);
-            ab_http_fail(req, &err);
-        }
-        ab_pending_free(p);
+    /* Large bodies are parsed on a worker; the completion comes back to
+     * the loop and continues in ab_handle_events_finish. */
+    if (len >= AB_PARSE_POOL_MIN_BODY &&
+        ab_parse_pool_submit(&d->parse_pool, p, body, len, ab_now_ms()) == 0)
         return;
-    }
-    ab_ingest_submit(&d->ingest, p);
+    ab_handle_events_finish(d, p, ab_handle_events_parse(d, p, body, len, ab_now_ms(), &err),
+                            &err);
 }

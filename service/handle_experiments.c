@@ -11,6 +11,19 @@
 #include "jsonout.h"
 #include "log.h"
 
+/* Changes to experiments are made under the registry's write lock, for
+ * the parse workers (see daemon.h). */
+static void change_begin(ab_daemon *d)
+{
+    pthread_rwlock_wrlock(&d->reg_lock);
+}
+
+static void change_end(ab_daemon *d)
+{
+    d->reg_generation++;
+    pthread_rwlock_unlock(&d->reg_lock);
+}
+
 /* New reference: the experiment's config, status and a few counts. */
 static json_t *experiment_json(const ab_live *e)
 {
@@ -140,6 +153,7 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
     }
     if (e) {
         int resize = e->cfg.k != cfg.k;
+        change_begin(d);
         ab_experiment_free(&e->cfg);
         e->cfg = cfg;
         if (resize) { /* no events (checked above): start the counts afresh */
@@ -147,11 +161,14 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
             ab_state_init(&e->state, e->cfg.k);
         }
         e->dirty = 1;
+        change_end(d);
         ab_info("experiment %s updated", id);
         ab_http_json(req, 200, experiment_json(e));
         return;
     }
+    change_begin(d);
     if (!(e = ab_live_new(&cfg, row.key, 0, row.created_ms)) || ab_registry_add(&d->reg, e)) {
+        change_end(d);
         /* Stored but not live: a restart loads it; say so rather than lie. */
         ab_live_free(e);
         ab_experiment_free(&cfg);
@@ -159,6 +176,7 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
         ab_http_error(req, 500, "out of memory (the experiment is stored; restart to load it)");
         return;
     }
+    change_end(d);
     ab_info("experiment %s created with %zu variants", id, e->cfg.k);
     ab_http_json(req, 201, experiment_json(e));
 }
@@ -182,7 +200,9 @@ void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const c
             ab_http_fail(req, &err);
             return;
         }
+        change_begin(d);
         e->stopped = 1;
+        change_end(d);
         ab_info("experiment %s stopped", id);
     }
     ab_http_json(req, 200, experiment_json(e));
@@ -204,7 +224,9 @@ void ab_handle_experiment_delete(ab_daemon *d, struct evhttp_request *req, const
         ab_http_fail(req, &err);
         return;
     }
+    change_begin(d);
     ab_registry_remove(&d->reg, e);
+    change_end(d);
     ab_info("experiment %s deleted", id);
     ab_http_json(req, 200, json_pack("{s:s,s:b}", "id", id, "deleted", 1));
 }

@@ -10,6 +10,12 @@
 
 /* handle_events.c */
 void ab_handle_events(ab_daemon *d, struct evhttp_request *req);
+/* Parses body into p->batch (any thread, under the registry read lock when
+ * not on the loop); 0 when every event is valid. */
+int ab_handle_events_parse(ab_daemon *d, ab_pending *p, const char *body, size_t len,
+                           int64_t now_ms, ab_error *err);
+/* On the loop: submits p to the group commit, or answers its errors. */
+void ab_handle_events_finish(ab_daemon *d, ab_pending *p, int rc, const ab_error *err);
 /* handle_experiments.c: id is validated, NUL-terminated. */
 void ab_handle_experiment_list(ab_daemon *d, struct evhttp_request *req);
 void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const char *id);

@@ -216,6 +216,7 @@ int main(int argc, char **argv)
     ab_stats_init();
     seed_hash();
     ab_registry_init(&d->reg);
+    if (pthread_rwlock_init(&d->reg_lock, NULL)) return 1;
     memset(&srv, 0, sizeof srv);
 
     if (d->opt.tokens_file) {
@@ -245,6 +246,10 @@ int main(int argc, char **argv)
         ab_error_set(&err, 500, "cannot set up the commit event");
         goto fail;
     }
+    if (ab_parse_pool_start(&d->parse_pool, d, d->opt.parse_threads)) {
+        ab_error_set(&err, 500, "cannot start the parse workers");
+        goto fail;
+    }
     if (ab_monitor_init(&d->monitor, d)) {
         ab_error_set(&err, 500, "cannot set up the monitoring timer");
         goto fail;
@@ -272,6 +277,7 @@ int main(int argc, char **argv)
     if (ab_server_run(&srv)) ab_logerr("event loop failed");
     ab_info("signal %d: stopping; answering in-flight requests", srv.signalled);
     d->shutting_down = 1;
+    ab_parse_pool_drain(&d->parse_pool); /* large bodies still being parsed */
     ab_ingest_flush(&d->ingest);
     ab_server_drain(&srv, 0.25);
     ab_ingest_flush(&d->ingest); /* anything that arrived while draining */
@@ -281,6 +287,8 @@ int main(int argc, char **argv)
 fail:
     ab_logerr("%s", err.text);
 done:
+    ab_parse_pool_stop(&d->parse_pool);
+    ab_ingest_flush(&d->ingest);
     ab_monitor_free(&d->monitor);
     ab_ingest_free(&d->ingest);
     ab_server_free(&srv);

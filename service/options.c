@@ -12,7 +12,7 @@ static void usage(FILE *fp)
           "               [--durability normal|full] [--max-body BYTES] [--max-batch N]\n"
           "               [--cors-origin ORIGIN[,ORIGIN...]] [--log-level debug|info|warn|error]\n"
           "               [--port-file FILE] [--max-header-bytes N] [--idle-timeout SECONDS]\n"
-          "               [--max-connections N] [--insecure]\n"
+          "               [--max-connections N] [--parse-threads N] [--insecure]\n"
           "  --listen 127.0.0.1:0 takes a free port (printed, and written to --port-file).\n",
           fp);
 }
@@ -66,6 +66,7 @@ int ab_options_parse(int argc, char **argv, ab_options *o)
     o->max_header_bytes = 16384;
     o->idle_timeout = 15;
     o->max_connections = 1024;
+    o->parse_threads = 1;
     o->log_level = AB_LOG_INFO;
 
     for (int i = 1; i < argc; i++) {
@@ -128,6 +129,14 @@ int ab_options_parse(int argc, char **argv, ab_options *o)
             }
             if (a[2] == 'i') o->idle_timeout = (int)n;
             else o->max_connections = (int)n;
+        } else if (!strcmp(a, "--parse-threads")) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || end == v || n < 0 || n > 8) {
+                fprintf(stderr, "abstatd: --parse-threads: 0 to 8\n");
+                return -1;
+            }
+            o->parse_threads = (int)n;
         } else if (!strcmp(a, "--log-level")) {
             if (ab_log_parse_level(v, &o->log_level)) {
                 fprintf(stderr, "abstatd: --log-level: debug, info, warn or error\n");

@@ -20,7 +20,8 @@ typedef struct {
     size_t max_header_bytes;  /* request line and headers */
     int idle_timeout;         /* seconds a connection may stay silent */
     int max_connections;      /* open client connections at once */
-    int insecure;             /* allow a non-loopback address without tokens */
+    int insecure;
+    int parse_threads;        /* workers parsing large ingest bodies; 0: on the loop */             /* allow a non-loopback address without tokens */
     ab_log_level log_level;
 } ab_options;
 

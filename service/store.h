@@ -40,8 +40,11 @@ typedef struct {
 int ab_store_put_experiment(ab_store *s, ab_store_experiment *e, ab_error *err);
 /* Deletes the experiment and all its events and monitoring rows. */
 int ab_store_delete_experiment(ab_store *s, int64_t key, ab_error *err);
-/* Appends one event of experiment `key` (raw: every field it had). */
-int ab_store_append_event(ab_store *s, int64_t key, const ab_event *ev, ab_error *err);
+/* Appends n events of experiment `key`, in order, raw: every field each
+ * event had. They are stored as one compact binary record (see
+ * store_sqlite.c), so a batch costs one row, not n. */
+int ab_store_append_events(ab_store *s, int64_t key, const ab_event *evs, size_t n,
+                           ab_error *err);
 
 /* Monitoring state of one arm (SPEC section 6: running minimum of the
  * sequential p and when significance was first reached). */

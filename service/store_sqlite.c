@@ -41,6 +41,8 @@ typedef struct {
 struct ab_store {
     sqlite3 *db;
     checkpointer ckpt;
+    unsigned char *scratch;   /* encoding buffer for event records */
+    size_t scratch_cap;
     int lock_fd;
     int in_tx;
     stmt_slot *slots;
@@ -48,7 +50,8 @@ struct ab_store {
     sqlite3_stmt *put_new, *put_old, *put_monitor, *health;
 };
 
-#define SCHEMA_VERSION "1"
+/* 2: events as binary records, one row per stored batch. */
+#define SCHEMA_VERSION "2"
 
 static int fail(ab_store *s, ab_error *err, const char *what)
 {
@@ -174,6 +177,25 @@ static void checkpointer_stop(ab_store *s)
     c->db = NULL;
 }
 
+/* A store written by another format version is refused, not misread. */
+static int check_schema(ab_store *s, ab_error *err)
+{
+    sqlite3_stmt *st;
+    int ok = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE name = 'schema'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return fail(s, err, "read schema version");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        ok = v && !strcmp(v, SCHEMA_VERSION);
+        if (!ok)
+            ab_error_set(err, 500, "store: format %s, this abstatd reads format %s",
+                         v ? v : "?", SCHEMA_VERSION);
+    }
+    sqlite3_finalize(st);
+    return ok ? 0 : -1;
+}
+
 ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err)
 {
     char path[4096];
@@ -203,7 +225,7 @@ ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err
     sqlite3_extended_result_codes(s->db, 1);
     if (exec(s, "PRAGMA journal_mode=WAL;", err) || exec(s, sync, err) ||
         exec(s, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
-                "PRAGMA cache_size=-65536;", err) ||
+                "PRAGMA cache_size=-8192;", err) ||
         exec(s, "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT);"
                 "CREATE TABLE IF NOT EXISTS experiments("
                 " key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
@@ -216,6 +238,7 @@ ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err
                 "INSERT OR IGNORE INTO meta VALUES('schema', '" SCHEMA_VERSION "');",
              err))
         goto fail;
+    if (check_schema(s, err)) goto fail;
     if (prepare(s, "INSERT INTO experiments(id, config, stopped, created) VALUES(?,?,?,?)",
                 &s->put_new, err) ||
         prepare(s, "UPDATE experiments SET config = ?, stopped = ? WHERE key = ?",
@@ -237,6 +260,7 @@ void ab_store_close(ab_store *s)
     checkpointer_stop(s);
     for (size_t i = 0; i < s->cap; i++) sqlite3_finalize(s->slots[i].insert);
     free(s->slots);
+    free(s->scratch);
     sqlite3_finalize(s->put_new);
     sqlite3_finalize(s->put_old);
     sqlite3_finalize(s->put_monitor);
@@ -322,8 +346,7 @@ static sqlite3_stmt *insert_stmt(ab_store *s, int64_t key, ab_error *err)
         ab_error_set(err, 500, "out of memory");
         return NULL;
     }
-    snprintf(sql, sizeof sql, "INSERT INTO ev_%lld(type, variant, phase, user, value, score,"
-                              " ts, eid) VALUES(?,?,?,?,?,?,?,?)", (long long)key);
+    snprintf(sql, sizeof sql, "INSERT INTO ev_%lld(batch) VALUES(?)", (long long)key);
     if (prepare(s, sql, &st, err)) return NULL;
     size_t i = slot_of(s, key);
     while (s->slots[i].key) i = (i + 1) & (s->cap - 1);
@@ -379,10 +402,8 @@ int ab_store_put_experiment(ab_store *s, ab_store_experiment *e, ab_error *err)
         sqlite3_clear_bindings(st);
         if (rc != SQLITE_DONE) return fail(s, err, "insert experiment");
         e->key = sqlite3_last_insert_rowid(s->db);
-        snprintf(sql, sizeof sql,
-                 "CREATE TABLE ev_%lld(type INTEGER NOT NULL, variant INTEGER,"
-                 " phase INTEGER NOT NULL, user TEXT NOT NULL, value REAL, score INTEGER,"
-                 " ts INTEGER NOT NULL, eid TEXT)", (long long)e->key);
+        snprintf(sql, sizeof sql, "CREATE TABLE ev_%lld(batch BLOB NOT NULL)",
+                 (long long)e->key);
         return exec(s, sql, err);
     }
     st = s->put_old;
@@ -407,28 +428,133 @@ int ab_store_delete_experiment(ab_store *s, int64_t key, ab_error *err)
     return exec(s, sql, err);
 }
 
-int ab_store_append_event(ab_store *s, int64_t key, const ab_event *ev, ab_error *err)
+/* Event record, little-endian, events back to back in a row's blob:
+ *   u8 type | u8 phase | i8 variant (-1: none) | u8 flags (1 value, 2 score, 4 id)
+ *   i64 ts_ms | [f64 value] | [u8 score] | u16 user_len, user | [u8 id_len, id]
+ * Every field the event had is kept; replay decodes without JSON. */
+enum { F_VALUE = 1, F_SCORE = 2, F_ID = 4 };
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static size_t record_size(const ab_event *ev)
+{
+    return 12 + (isfinite(ev->value) ? 8 : 0) + (ev->score >= 0 ? 1 : 0) + 2 + ev->user_len +
+           (ev->id ? 1 + ev->id_len : 0);
+}
+
+static unsigned char *encode(unsigned char *p, const ab_event *ev)
+{
+    uint64_t bits;
+    int flags = (isfinite(ev->value) ? F_VALUE : 0) | (ev->score >= 0 ? F_SCORE : 0) |
+                (ev->id ? F_ID : 0);
+    *p++ = (unsigned char)ev->type;
+    *p++ = (unsigned char)ev->phase;
+    *p++ = (unsigned char)(signed char)ev->variant;
+    *p++ = (unsigned char)flags;
+    put_u64(p, (uint64_t)ev->ts_ms);
+    p += 8;
+    if (flags & F_VALUE) {
+        memcpy(&bits, &ev->value, 8);
+        put_u64(p, bits);
+        p += 8;
+    }
+    if (flags & F_SCORE) *p++ = (unsigned char)ev->score;
+    *p++ = (unsigned char)(ev->user_len & 0xff);
+    *p++ = (unsigned char)(ev->user_len >> 8);
+    memcpy(p, ev->user, ev->user_len);
+    p += ev->user_len;
+    if (flags & F_ID) {
+        *p++ = (unsigned char)ev->id_len;
+        memcpy(p, ev->id, ev->id_len);
+        p += ev->id_len;
+    }
+    return p;
+}
+
+/* Decodes one record at *pp (end = the blob's end); -1 when malformed. */
+static int decode(const unsigned char **pp, const unsigned char *end, ab_event *ev)
+{
+    const unsigned char *p = *pp;
+    uint64_t bits;
+    int flags;
+    if (end - p < 14) return -1;
+    if (p[0] > AB_EVENT_NPS || p[1] >= AB_PHASE_COUNT) return -1;
+    ev->exp = NULL;
+    ev->type = (ab_event_type)p[0];
+    ev->phase = (ab_phase)p[1];
+    ev->variant = (signed char)p[2];
+    flags = p[3];
+    ev->ts_ms = (int64_t)get_u64(p + 4);
+    p += 12;
+    ev->value = NAN;
+    ev->score = -1;
+    if (flags & F_VALUE) {
+        if (end - p < 8) return -1;
+        bits = get_u64(p);
+        memcpy(&ev->value, &bits, 8);
+        p += 8;
+    }
+    if (flags & F_SCORE) {
+        if (end - p < 1 || *p > 10) return -1;
+        ev->score = *p++;
+    }
+    if (end - p < 2) return -1;
+    ev->user_len = (size_t)p[0] | (size_t)p[1] << 8;
+    p += 2;
+    if ((size_t)(end - p) < ev->user_len || ev->user_len == 0) return -1;
+    ev->user = (const char *)p;
+    p += ev->user_len;
+    ev->id = NULL;
+    ev->id_len = 0;
+    if (flags & F_ID) {
+        if (end - p < 1) return -1;
+        ev->id_len = *p++;
+        if ((size_t)(end - p) < ev->id_len || ev->id_len == 0) return -1;
+        ev->id = (const char *)p;
+        p += ev->id_len;
+    }
+    *pp = p;
+    return 0;
+}
+
+int ab_store_append_events(ab_store *s, int64_t key, const ab_event *evs, size_t n,
+                           ab_error *err)
 {
     sqlite3_stmt *st;
+    size_t need = 0;
+    unsigned char *p;
     int rc;
     if (!s->in_tx) return ab_error_set(err, 500, "store: write outside a transaction");
     if (!(st = insert_stmt(s, key, err))) return -1;
-    sqlite3_bind_int(st, 1, (int)ev->type);
-    if (ev->variant >= 0) sqlite3_bind_int(st, 2, ev->variant);
-    else sqlite3_bind_null(st, 2);
-    sqlite3_bind_int(st, 3, (int)ev->phase);
-    sqlite3_bind_text(st, 4, ev->user, (int)ev->user_len, SQLITE_STATIC);
-    if (isfinite(ev->value)) sqlite3_bind_double(st, 5, ev->value);
-    else sqlite3_bind_null(st, 5);
-    if (ev->score >= 0) sqlite3_bind_int(st, 6, ev->score);
-    else sqlite3_bind_null(st, 6);
-    sqlite3_bind_int64(st, 7, ev->ts_ms);
-    if (ev->id) sqlite3_bind_text(st, 8, ev->id, (int)ev->id_len, SQLITE_STATIC);
-    else sqlite3_bind_null(st, 8);
+    for (size_t i = 0; i < n; i++) {
+        /* Lengths fit the record's u16 / u8 (the parser allows 256 / 128). */
+        if (evs[i].user_len > 0xffff || (evs[i].id && evs[i].id_len > 0xff))
+            return ab_error_set(err, 500, "store: event field too long to store");
+        need += record_size(&evs[i]);
+    }
+    if (need > s->scratch_cap) {
+        size_t cap = need * 2;
+        unsigned char *grown = realloc(s->scratch, cap);
+        if (!grown) return ab_error_set(err, 500, "out of memory");
+        s->scratch = grown;
+        s->scratch_cap = cap;
+    }
+    p = s->scratch;
+    for (size_t i = 0; i < n; i++) p = encode(p, &evs[i]);
+    sqlite3_bind_blob(st, 1, s->scratch, (int)need, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
-    /* Bindings are all rebound next time; clearing them costs a call. */
-    return rc == SQLITE_DONE ? 0 : fail(s, err, "insert event");
+    return rc == SQLITE_DONE ? 0 : fail(s, err, "insert events");
 }
 
 int ab_store_put_monitor(ab_store *s, const ab_store_monitor *m, ab_error *err)
@@ -453,36 +579,24 @@ static int load_events(ab_store *s, int64_t key, const ab_store_loader *ld, void
     char sql[160];
     sqlite3_stmt *st;
     int rc;
-    snprintf(sql, sizeof sql, "SELECT type, variant, phase, user, value, score, ts, eid"
-                              " FROM ev_%lld ORDER BY rowid", (long long)key);
+    snprintf(sql, sizeof sql, "SELECT batch FROM ev_%lld ORDER BY rowid", (long long)key);
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return fail(s, err, "read events");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ab_event ev;
-        int type = sqlite3_column_int(st, 0), phase = sqlite3_column_int(st, 2);
-        if (type < 0 || type > 2 || phase < 0 || phase >= AB_PHASE_COUNT) {
-            sqlite3_finalize(st);
-            return ab_error_set(err, 500, "store: corrupt event row in ev_%lld", (long long)key);
-        }
-        ev.exp = NULL;
-        ev.type = (ab_event_type)type;
-        ev.variant = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
-        ev.phase = (ab_phase)phase;
-        ev.user = (const char *)sqlite3_column_text(st, 3);
-        ev.user_len = (size_t)sqlite3_column_bytes(st, 3);
-        ev.value = sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
-        ev.score = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5);
-        ev.ts_ms = sqlite3_column_int64(st, 6);
-        ev.id = (const char *)sqlite3_column_text(st, 7);
-        ev.id_len = ev.id ? (size_t)sqlite3_column_bytes(st, 7) : 0;
-        if (!ev.user) {
-            sqlite3_finalize(st);
-            return ab_error_set(err, 500, "store: event without user in ev_%lld", (long long)key);
-        }
-        if (ld->on_event(ctx, key, &ev)) {
-            sqlite3_finalize(st);
-            return ab_error_set(err, 500, "store: replaying an event of ev_%lld failed",
-                                (long long)key);
+        const unsigned char *p = sqlite3_column_blob(st, 0);
+        const unsigned char *end = p + sqlite3_column_bytes(st, 0);
+        while (p && p < end) {
+            ab_event ev;
+            if (decode(&p, end, &ev)) {
+                sqlite3_finalize(st);
+                return ab_error_set(err, 500, "store: corrupt event record in ev_%lld",
+                                    (long long)key);
+            }
+            if (ld->on_event(ctx, key, &ev)) {
+                sqlite3_finalize(st);
+                return ab_error_set(err, 500, "store: replaying an event of ev_%lld failed",
+                                    (long long)key);
+            }
         }
     }
     sqlite3_finalize(st);

@@ -110,6 +110,33 @@ static void test_rules(void)
     json_decref(res);
 }
 
+/* A large body (parsed on a worker thread) with one bad event: 400 with
+ * its index, and nothing of it stored. */
+static void test_large_bad_batch(void)
+{
+    size_t cap = 200000, len = 0;
+    char *big = malloc(cap);
+    double before;
+    td_response r = td_req(&D, "GET", "/v1/experiments/rules", NULL);
+    before = json_number_value(json_object_get(r.json, "events"));
+    td_free(&r);
+    if (!big) return;
+    for (int i = 0; i < 1000; i++)
+        len += (size_t)snprintf(big + len, cap - len,
+                                "{\"experiment\":\"rules\",\"variant\":\"%s\",\"user\":\"big%d\","
+                                "\"type\":\"exposure\"}\n", i == 500 ? "nope" : "a", i);
+    r = td_request(&D, "POST", "/v1/events", big, len, NULL);
+    CHECK_INT(r.status, 400);
+    CHECK(strstr(json_string_value(json_object_get(r.json, "error")), "1 of 1000 events") != NULL);
+    CHECK_INT(json_integer_value(json_object_get(json_array_get(json_object_get(r.json, "errors"), 0),
+                                                 "index")), 500);
+    td_free(&r);
+    free(big);
+    r = td_req(&D, "GET", "/v1/experiments/rules", NULL);
+    CHECK_REL(json_number_value(json_object_get(r.json, "events")), before, 0);
+    td_free(&r);
+}
+
 /* SPEC section 5's example: 250/5000 against 300/5100, posted as events. */
 static void test_reference_figures(void)
 {
@@ -288,6 +315,7 @@ int main(void)
         return TEST_DONE("test_counting");
     }
     test_rules();
+    test_large_bad_batch();
     test_reference_figures();
     test_factorial();
     test_restart();

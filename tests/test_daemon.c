@@ -1,6 +1,7 @@
 /* test_daemon.c — a real abstatd on port 0: every endpoint and every error
  * code of the spec, with the JSON body it returns, and that refused
  * requests change nothing. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "abstat/stats.h"
