@@ -172,7 +172,8 @@ rss1=$(awk '/VmRSS/ { print $2 }' /proc/$ABSTAT_PID/status)
 BYTES_PER_USER=$(awk -v a="$rss0" -v b="$rss1" -v n="$FILL_USERS" 'BEGIN { printf "%.1f", (b - a) * 1024 / n }')
 echo "  memory: RSS $rss0 kB -> $rss1 kB: $BYTES_PER_USER bytes per user"
 # Results while batch ingest keeps the experiment changing.
-taskset -c $LOAD_CPU wrk -t1 -c4 -d$((DURATION + 2))s -s bench/batch_big.lua \
+BATCH_EXPERIMENT=big BATCH_VARIANTS=10 BATCH_USERS=$FILL_USERS \
+    taskset -c $LOAD_CPU wrk -t1 -c4 -d$((DURATION + 2))s -s bench/batch.lua \
     "http://127.0.0.1:$ABSTAT_PORT/v1/events" >/dev/null 2>&1 &
 LOADER=$!
 sleep 1

@@ -9,41 +9,45 @@ static const char *const metric_names[] = {"conversion", "revenue", "nps"};
 static const char *const method_names[] = {"sequential", "fixed"};
 static const char *const correction_names[] = {"none", "holm", "bonferroni", "bh"};
 
-const char *ab_metric_name(ab_metric m)
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Index of s in names (any case: R spells BH in capitals), or -1. */
+static int lookup(const char *const *names, size_t n, const char *s)
 {
-    return (unsigned)m < 3 ? metric_names[m] : "unknown";
+    for (size_t i = 0; i < n; i++)
+        if (!strcasecmp(s, names[i])) return (int)i;
+    return -1;
+}
+
+static const char *name_of(const char *const *names, size_t n, unsigned i)
+{
+    return i < n ? names[i] : "unknown";
+}
+
+const char *ab_metric_name(ab_metric m) { return name_of(metric_names, COUNT(metric_names), m); }
+const char *ab_method_name(ab_method m) { return name_of(method_names, COUNT(method_names), m); }
+
+const char *ab_correction_name(ab_correction c)
+{
+    return name_of(correction_names, COUNT(correction_names), c);
 }
 
 int ab_metric_parse(const char *s, ab_metric *out)
 {
-    for (unsigned i = 0; i < 3; i++)
-        if (!strcmp(s, metric_names[i])) return *out = (ab_metric)i, 0;
-    return -1;
-}
-
-const char *ab_method_name(ab_method m)
-{
-    return (unsigned)m < 2 ? method_names[m] : "unknown";
+    int i = lookup(metric_names, COUNT(metric_names), s);
+    return i < 0 ? -1 : (*out = (ab_metric)i, 0);
 }
 
 int ab_method_parse(const char *s, ab_method *out)
 {
-    for (unsigned i = 0; i < 2; i++)
-        if (!strcmp(s, method_names[i])) return *out = (ab_method)i, 0;
-    return -1;
-}
-
-const char *ab_correction_name(ab_correction c)
-{
-    return (unsigned)c < 4 ? correction_names[c] : "unknown";
+    int i = lookup(method_names, COUNT(method_names), s);
+    return i < 0 ? -1 : (*out = (ab_method)i, 0);
 }
 
 int ab_correction_parse(const char *s, ab_correction *out)
 {
-    /* R spells it "BH": accept any case. */
-    for (unsigned i = 0; i < 4; i++)
-        if (!strcasecmp(s, correction_names[i])) return *out = (ab_correction)i, 0;
-    return -1;
+    int i = lookup(correction_names, COUNT(correction_names), s);
+    return i < 0 ? -1 : (*out = (ab_correction)i, 0);
 }
 
 static void set_primary_rate(ab_primary *p, const ab_rate_vs_control *r)
