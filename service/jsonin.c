@@ -96,13 +96,45 @@ int ab_jin_known_keys(const json_t *obj, const char *const *keys,
     return 0;
 }
 
+/* Replaces with '?' every byte of s that does not begin a complete,
+ * well-formed UTF-8 character by jansson's rules (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+static void utf8_repair(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        unsigned c = *p, cp = 0;
+        size_t n = 0, k;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07;
+        for (k = 1; k < n && (p[k] & 0xc0) == 0x80; k++) cp = cp << 6 | (p[k] & 0x3f);
+        if (!n || k < n || (n == 3 && cp < 0x800) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 json_t *ab_jin_parse(const char *buf, size_t len, ab_error *err)
 {
     json_error_t jerr;
     json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!v)
+    if (!v) {
+        /* jansson's "near '...'" ends where it stopped reading, which can be
+         * inside a character ("\\u2" then the first byte of "\u00cb"). The
+         * text went into the JSON error answer, which jansson then refused
+         * to build: 500 instead of this 400. */
+        utf8_repair(jerr.text);
         ab_error_set(err, 400, "invalid JSON at line %d, column %d: %s", jerr.line,
                      jerr.column, jerr.text);
+    }
     return v;
 }
 

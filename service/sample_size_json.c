@@ -128,7 +128,16 @@ int ab_sample_size_req_query(ab_sample_size_req *rq, const char *query, ab_error
             p = amp ? amp + 1 : NULL;
             continue;
         }
-        if (!eq) return ab_error_set(err, 400, "query: \"%.*s\" has no value", (int)(len > 32 ? 32 : len), p);
+        if (!eq) {
+            /* Raw query bytes: quoted as printable ASCII only, or a "%ff"
+             * made the text invalid UTF-8, which jansson refused to put in
+             * the JSON error answer (500 instead of this 400). */
+            char q[33];
+            size_t n;
+            for (n = 0; n < len && n < 32; n++) q[n] = p[n] >= 0x20 && p[n] < 0x7f ? p[n] : '?';
+            q[n] = '\0';
+            return ab_error_set(err, 400, "query: \"%s\" has no value", q);
+        }
         if (url_decode(p, (size_t)(eq - p), key, sizeof key) ||
             url_decode(eq + 1, len - (size_t)(eq - p) - 1, value, sizeof value))
             return ab_error_set(err, 400, "query: malformed or overlong parameter");
@@ -164,8 +173,22 @@ json_t *ab_sample_size_answer(const ab_sample_size_req *rq, ab_error *err)
     }
     st = ab_sample_size_prop(rq->baseline, rq->mde, rq->alpha, rq->power, k, rq->correction,
                              &per);
+    if (st == AB_EINVAL) {
+        /* Every parameter is valid on its own by now; what is left are the
+         * two plans without an answer, which used to get the library's bare
+         * "sample size: invalid argument". */
+        if (target == rq->baseline)
+            ab_error_set(err, 400, "mde: %g is too small to change a baseline of %g", rq->mde,
+                         rq->baseline);
+        else
+            ab_error_set(err, 400,
+                         "power: %g is below the chance of a significant result without any "
+                         "effect at alpha %g; ask for more power",
+                         rq->power, rq->alpha);
+        return NULL;
+    }
     if (st != AB_OK) {
-        ab_error_set(err, st == AB_EINVAL ? 400 : 500, "sample size: %s", ab_strerror(st));
+        ab_error_set(err, 500, "sample size: %s", ab_strerror(st));
         return NULL;
     }
     alpha_each = (rq->correction == AB_CORRECT_NONE || k == 2) ? rq->alpha

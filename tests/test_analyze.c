@@ -229,6 +229,54 @@ static void test_fuzz_finds(void)
     test_context[0] = '\0';
 }
 
+/* Whether jansson takes text as a string: error texts go into JSON answers. */
+static int utf8_ok(const char *text)
+{
+    json_t *s = json_string(text);
+    json_decref(s);
+    return s != NULL;
+}
+
+/* Refusals the fuzzer found answered with an error text jansson cannot
+ * encode (the daemon's 400 became a 500) or the library's bare "sample
+ * size: invalid argument". */
+static void test_fuzz_errors(void)
+{
+    static const struct {
+        const char *query, *needle;
+    } queries[] = {
+        {"baselin\xc4", "has no value"},
+        {"m\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "has no value"},
+        {"baseline=0.005&power=0.05&mde=0.1&alpha=0.8", "power"},
+        {"baseline=0.5&mde=1e-17", "too small"},
+    };
+    /* "\u2" then the first byte of U+00CB: jansson's "near" ends there. */
+    static const char body[] = "{\"description\": \"NPS test \\u2\xc3\x8bNTATIE\"}";
+    ab_error err = {0, ""};
+    json_t *ans;
+
+    for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+        ab_sample_size_req rq;
+        snprintf(test_context, sizeof test_context, "query #%zu", i);
+        ab_sample_size_req_init(&rq);
+        err.status = 0;
+        ans = NULL;
+        if (ab_sample_size_req_query(&rq, queries[i].query, &err) == 0)
+            ans = ab_sample_size_answer(&rq, &err);
+        CHECK(ans == NULL);
+        CHECK_INT(err.status, 400);
+        CHECK(utf8_ok(err.text));
+        CHECK(strstr(err.text, queries[i].needle) != NULL);
+        json_decref(ans);
+    }
+    test_context[0] = '\0';
+    ans = ab_analyze_buffer(body, sizeof body - 1, &err);
+    CHECK(ans == NULL);
+    CHECK_INT(err.status, 400);
+    CHECK(strstr(err.text, "invalid JSON") != NULL);
+    CHECK(utf8_ok(err.text));
+}
+
 /* The sample-size calculator of SPEC section 7, and its bad parameters. */
 static void test_sample_size(void)
 {
@@ -290,6 +338,7 @@ int main(void)
     test_bad_bodies();
     test_shape();
     test_fuzz_finds();
+    test_fuzz_errors();
     test_sample_size();
     return TEST_DONE("test_analyze");
 }
