@@ -29,6 +29,19 @@ typedef struct {
     int has_weights;
 } analyze_req;
 
+/* How many bytes of s (valid UTF-8: it came from jansson) to quote in an
+ * error: at most max, never ending inside a character. "%.64s" could cut
+ * one, and jansson refuses to encode the resulting text: the client got
+ * 500 "out of memory" instead of the 400 naming the field. */
+static int quote_len(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max) return (int)n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
+    return (int)n;
+}
+
 static int parse_options(const json_t *body, analyze_req *rq, ab_error *err)
 {
     const char *s;
@@ -56,7 +69,8 @@ static int parse_options(const json_t *body, analyze_req *rq, ab_error *err)
     s = NULL;
     if (ab_jin_string(body, "phase", "", &s, &present, err)) return -1;
     if (s && ab_phase_parse(s, strlen(s), &rq->opts.phase))
-        return ab_error_set(err, 400, "phase: unknown journey phase \"%.64s\"", s);
+        return ab_error_set(err, 400, "phase: unknown journey phase \"%.*s\"",
+                            quote_len(s, 64), s);
     s = NULL;
     if (ab_jin_string(body, "metric", "", &s, &present, err)) return -1;
     if (s && ab_metric_parse(s, &rq->opts.metric))
@@ -70,6 +84,7 @@ static int parse_conversions(const json_t *v, const char *where, analyze_req *rq
                              ab_arm_counts *a, ab_error *err)
 {
     const json_t *phases = json_object_get(v, "phases");
+    unsigned given = 0; /* phases already read: aliases may name one twice */
     int present;
     double x;
 
@@ -77,6 +92,7 @@ static int parse_conversions(const json_t *v, const char *where, analyze_req *rq
     if (present) {
         a->conversions[rq->opts.phase] = x;
         rq->opts.phases |= 1u << rq->opts.phase;
+        given |= 1u << rq->opts.phase;
     }
     if (phases && !json_is_null(phases)) {
         const char *key;
@@ -88,14 +104,17 @@ static int parse_conversions(const json_t *v, const char *where, analyze_req *rq
             char inner[96];
             (void)val;
             if (ab_phase_parse(key, strlen(key), &ph))
-                return ab_error_set(err, 400, "%s.phases: unknown journey phase \"%.64s\"",
-                                    where, key);
-            if (present && ph == rq->opts.phase)
+                return ab_error_set(err, 400, "%s.phases: unknown journey phase \"%.*s\"",
+                                    where, quote_len(key, 64), key);
+            /* "aankoop" and "checkout" are both the decision phase: the
+             * second used to overwrite the first without a word. */
+            if (given & (1u << ph))
                 return ab_error_set(err, 400, "%s: the %s phase is given twice", where,
                                     ab_phase_name(ph));
             snprintf(inner, sizeof inner, "%s.phases", where);
             if (ab_jin_count(phases, key, inner, &a->conversions[ph], NULL, err)) return -1;
             rq->opts.phases |= 1u << ph;
+            given |= 1u << ph;
         }
     }
     for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++)
@@ -166,7 +185,7 @@ static int parse_weights(const json_t *body, analyze_req *rq, ab_error *err)
 {
     const json_t *wv = json_object_get(body, "weights");
     size_t i;
-    double sum = 0.0;
+    double sum = 0.0, max = 0.0;
     json_t *e;
 
     if (!wv || json_is_null(wv)) return 0;
@@ -178,8 +197,21 @@ static int parse_weights(const json_t *body, analyze_req *rq, ab_error *err)
             return ab_error_set(err, 400, "weights[%zu]: must be a positive number", i);
         rq->weights[i] = d;
         sum += d;
+        if (d > max) max = d;
     }
-    for (i = 0; i < rq->k; i++) rq->weights[i] /= sum;
+    /* As in experiment.c: the plain sum keeps simple splits exact; only when
+     * it overflows are the weights scaled by the largest first. ([1e308,
+     * 1e308] summed to infinity, every weight became 0 and the sample-ratio
+     * test failed with a 500.) */
+    if (!isfinite(sum)) {
+        sum = 0.0;
+        for (i = 0; i < rq->k; i++) sum += (rq->weights[i] /= max);
+    }
+    for (i = 0; i < rq->k; i++) {
+        rq->weights[i] /= sum;
+        if (!(rq->weights[i] > 0.0))
+            return ab_error_set(err, 400, "weights[%zu]: too small next to the others", i);
+    }
     rq->has_weights = 1;
     return 0;
 }

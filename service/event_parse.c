@@ -20,6 +20,10 @@
 
 #define USER_MAX 256
 #define EVENT_ID_MAX 128
+/* Largest revenue of one conversion: above any real order in any currency's
+ * smallest unit, small enough that per-user sums (of up to 2^53 events) and
+ * their squares (over up to 2^53 users) stay far from overflowing. */
+#define VALUE_MAX 1e20
 #define MSG_MAX sizeof(((ab_event_error *)0)->text)
 
 int ab_event_fast_scan = 1;
@@ -305,7 +309,10 @@ static int validate(parse_ctx *c, const raw_event *r, ab_event *ev, char *msg)
             return fail(msg, "\"phase\" \"%s\" is not a journey phase", clip(q, sizeof q, s, len));
     }
 
-    /* value: conversions only, any finite number (refunds may be negative) */
+    /* value: conversions only, a finite number (refunds may be negative) of
+     * at most VALUE_MAX in size. Unbounded, one value of 1e200 overflowed
+     * the sum of squares to infinity and every later results request of
+     * its experiment failed with 500, for good (events cannot be removed). */
     ev->value = NAN;
     if (present(&f[F_VALUE])) {
         const raw_val *v = &f[F_VALUE];
@@ -314,6 +321,8 @@ static int validate(parse_ctx *c, const raw_event *r, ab_event *ev, char *msg)
         if (v->kind == RV_INT) ev->value = (double)v->i;
         else if (v->kind == RV_REAL && isfinite(v->d)) ev->value = v->d;
         else return fail(msg, "\"value\" must be a finite number");
+        if (!(fabs(ev->value) <= VALUE_MAX))
+            return fail(msg, "\"value\" must be between -1e20 and 1e20");
     }
 
     /* score: nps only, a JSON integer 0..10 */

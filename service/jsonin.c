@@ -33,6 +33,11 @@ int ab_jin_count(const json_t *obj, const char *key, const char *where,
         json_int_t i = json_integer_value(v);
         if (i < 0)
             return ab_error_set(err, 400, "%s%s%s: must not be negative", w(where), sep(where), key);
+        /* Compared as an integer: 2^53 + 1 rounds to 2^53 as a double and
+         * slipped through the check below, silently changed. */
+        if (i > (json_int_t)1 << 53)
+            return ab_error_set(err, 400, "%s%s%s: too large (at most 2^53)", w(where),
+                                sep(where), key);
         d = (double)i;
     } else if (json_is_real(v)) {
         d = json_real_value(v);
@@ -79,6 +84,19 @@ int ab_jin_string(const json_t *obj, const char *key, const char *where,
     return 0;
 }
 
+/* How many bytes of s (valid UTF-8, as jansson gives it) to quote: at most
+ * max, never ending inside a character. A "%.64s" that cut one made the
+ * error text invalid UTF-8, which jansson then refused to encode: the
+ * client got 500 "out of memory" instead of the 400 naming its key. */
+static int quote_len(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max) return (int)n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
+    return (int)n;
+}
+
 int ab_jin_known_keys(const json_t *obj, const char *const *keys,
                       const char *where, ab_error *err)
 {
@@ -90,8 +108,8 @@ int ab_jin_known_keys(const json_t *obj, const char *const *keys,
         for (i = 0; keys[i]; i++)
             if (!strcmp(keys[i], key)) break;
         if (!keys[i])
-            return ab_error_set(err, 400, "%s%sunknown field \"%.64s\"", w(where),
-                                where && *where ? ": " : "", key);
+            return ab_error_set(err, 400, "%s%sunknown field \"%.*s\"", w(where),
+                                where && *where ? ": " : "", quote_len(key, 64), key);
     }
     return 0;
 }

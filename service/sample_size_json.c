@@ -19,6 +19,24 @@ void ab_sample_size_req_init(ab_sample_size_req *rq)
     rq->correction = AB_CORRECT_HOLM;
 }
 
+/* Most users or days the plan can state: beyond 2^53 a count is neither
+ * exact as a double nor representable as a JSON integer (the cast to one
+ * overflowed: daily_users=1e-300 answered "days": -9223372036854775808). */
+#define PLAN_MAX 9007199254740992.0
+
+/* A copy of s for quoting in an error, at most 32 bytes, bytes outside
+ * printable ASCII as '?': query values are URL-decoded bytes, and one that
+ * is not UTF-8 (%ff) made jansson refuse the error text (500 "out of
+ * memory" instead of the 400 naming the parameter). */
+static const char *printable(const char *s, char buf[static 33])
+{
+    size_t i;
+    for (i = 0; i < 32 && s[i]; i++)
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    buf[i] = '\0';
+    return buf;
+}
+
 /* A finite number; "10%" is 0.10 when percent is allowed. */
 static int parse_number(const char *s, int percent, double *out)
 {
@@ -40,6 +58,7 @@ static int parse_number(const char *s, int percent, double *out)
 int ab_sample_size_req_set(ab_sample_size_req *rq, const char *key, const char *value,
                            ab_error *err)
 {
+    char qk[33], qv[33];
     double d;
     if (!strcmp(key, "correction")) {
         if (ab_correction_parse(value, &rq->correction))
@@ -62,9 +81,10 @@ int ab_sample_size_req_set(ab_sample_size_req *rq, const char *key, const char *
     }
     if (strcmp(key, "baseline") && strcmp(key, "mde") && strcmp(key, "alpha") &&
         strcmp(key, "power"))
-        return ab_error_set(err, 400, "unknown parameter \"%.32s\"", key);
+        return ab_error_set(err, 400, "unknown parameter \"%s\"", printable(key, qk));
     if (parse_number(value, 1, &d))
-        return ab_error_set(err, 400, "%.32s: \"%.32s\" is not a number", key, value);
+        return ab_error_set(err, 400, "%s: \"%s\" is not a number", key,
+                            printable(value, qv));
     if (!strcmp(key, "baseline")) {
         if (d <= 0 || d >= 1) return ab_error_set(err, 400, "baseline: must be between 0 and 1");
         rq->baseline = d;
@@ -173,6 +193,16 @@ json_t *ab_sample_size_answer(const ab_sample_size_req *rq, ab_error *err)
     }
     st = ab_sample_size_prop(rq->baseline, rq->mde, rq->alpha, rq->power, k, rq->correction,
                              &per);
+    if (st == AB_ERANGE || st == AB_ENUMERIC) {
+        /* Valid parameters whose plan cannot be stated (baseline=1e-300,
+         * mde=1e-9): a question without a useful answer, not a server
+         * failure, so 400 rather than the 500 it used to be. */
+        ab_error_set(err, 400,
+                     "sample size: more than 2^53 users per variant would be needed "
+                     "(baseline %g, mde %g, alpha %g, power %g); no experiment can do that",
+                     rq->baseline, rq->mde, rq->alpha, rq->power);
+        return NULL;
+    }
     if (st == AB_EINVAL) {
         /* Every parameter is valid on its own by now; what is left are the
          * two plans without an answer, which used to get the library's bare
@@ -197,6 +227,13 @@ json_t *ab_sample_size_answer(const ab_sample_size_req *rq, ab_error *err)
     if (rq->has_daily_users) {
         days = ceil(total / rq->daily_users);
         weeks = ceil(days / 7.0);
+        if (!(days <= PLAN_MAX)) {
+            ab_error_set(err, 400,
+                         "daily_users: at %g users a day the plan would take more than "
+                         "2^53 days",
+                         rq->daily_users);
+            return NULL;
+        }
     }
     out = json_object();
     if (!out ||
