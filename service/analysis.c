@@ -83,6 +83,18 @@ static void set_primary_nps(ab_primary *p, const ab_nps_vs_control *r)
     p->lift = NAN; /* a difference of scores has no meaningful ratio */
 }
 
+static void nan_revenue(ab_arm_result *out, ab_mean_vs_control *mean, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        out[i].revenue.mean = out[i].revenue.sd = NAN;
+        out[i].revenue.ci = (ab_interval){NAN, NAN};
+        mean[i].welch.diff = mean[i].welch.t = mean[i].welch.df = NAN;
+        mean[i].welch.p_value = mean[i].welch.var = mean[i].p_adjusted = NAN;
+        mean[i].welch.diff_ci = mean[i].seq.ci = (ab_interval){NAN, NAN};
+        mean[i].seq.p_value = NAN;
+    }
+}
+
 ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arms,
                           size_t k, ab_arm_result *out)
 {
@@ -122,11 +134,16 @@ ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arm
     }
 
     if (opts->revenue || opts->metric == AB_METRIC_REVENUE) {
-        for (size_t i = 0; i < k; i++) {
+        st = AB_OK;
+        for (size_t i = 0; i < k && st == AB_OK; i++) {
             mom[i] = arms[i].revenue;
-            if ((st = ab_mean_summarize(&mom[i], alpha, &out[i].revenue))) return st;
+            st = ab_mean_summarize(&mom[i], alpha, &out[i].revenue);
         }
-        if ((st = ab_compare_means(&opts->cmp, mom, k, mean))) return st;
+        if (st == AB_OK) st = ab_compare_means(&opts->cmp, mom, k, mean);
+        /* Sums that no data could give (rounding after huge refunds) leave
+         * revenue undefined rather than failing every other figure. */
+        if (st == AB_EINVAL) nan_revenue(out, mean, k);
+        else if (st) return st;
         for (size_t i = 0; i < k; i++) {
             out[i].revenue_vs = mean[i];
             if (opts->metric == AB_METRIC_REVENUE && i > 0)

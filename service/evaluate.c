@@ -119,8 +119,7 @@ ab_status ab_evaluate(ab_live *e, int64_t now_ms, ab_evaluation *ev)
     memset(ev, 0, sizeof *ev);
     build_opts(e, ev);
     for (size_t i = 0; i < k; i++) {
-        ev->arms[i] = s->arms[i];
-        ev->arms[i].revenue.n = s->arms[i].users;
+        ab_state_arm(s, i, &ev->arms[i]);
         ev->users[i] = s->arms[i].users;
         x[i] = s->arms[i].conversions[c->phase];
         if (ev->users[i] < min_users) min_users = ev->users[i];

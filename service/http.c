@@ -77,14 +77,40 @@ void ab_http_empty(struct evhttp_request *req, int code)
     evhttp_send_reply(req, code, reason(code), NULL);
 }
 
+/* Replaces every byte that is not part of valid UTF-8 with '?': error
+ * texts quote what clients sent (a header, a truncated key), and jansson
+ * refuses invalid UTF-8, which would turn a 4xx into a 500. */
+static void utf8_repair(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        size_t i;
+        for (i = 1; n && i < n; i++)
+            if ((p[i] & 0xc0) != 0x80) n = 0;
+        /* Overlong and out-of-range forms are left to jansson's stricter
+         * check; those fall back to the generic text below. */
+        if (!n) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 void ab_http_error(struct evhttp_request *req, int code, const char *fmt, ...)
 {
     char text[512];
+    json_t *body;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    ab_http_json(req, code, json_pack("{s:s}", "error", text));
+    utf8_repair(text);
+    body = json_pack("{s:s}", "error", text);
+    /* Still unencodable: say what kind of error it was, not "out of memory". */
+    if (!body) body = json_pack("{s:s}", "error", code >= 500 ? "internal error" : "bad request");
+    ab_http_json(req, code, body);
 }
 
 void ab_http_fail(struct evhttp_request *req, const ab_error *err)

@@ -1,6 +1,7 @@
 /* routes.c — dispatch by method and path; 404 and 405 for the rest. */
 #include "routes.h"
 
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
 #include <string.h>
@@ -52,7 +53,12 @@ static int match(const char *path, route_match *m)
 static const char *request_path(struct evhttp_request *req)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    return uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    /* CONNECT's target is parsed as an authority, leaving no path: use the
+     * target as sent, so the route is found and gets its 405. */
+    if ((!path || !*path) && evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT)
+        path = evhttp_request_get_uri(req);
+    return path;
 }
 
 ab_route ab_route_of(struct evhttp_request *req)
@@ -202,6 +208,12 @@ void ab_route_request(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     route_match m;
 
+    /* HTTP/1.1 requires Host (RFC 9112, 3.2). */
+    if (req->major == 1 && req->minor >= 1 &&
+        !evhttp_find_header(evhttp_request_get_input_headers(req), "Host")) {
+        ab_http_error(req, 400, "missing Host header");
+        return;
+    }
     if (match(request_path(req), &m) != 0) {
         ab_http_error(req, 404, "no such resource");
         return;

@@ -103,9 +103,12 @@ int ab_server_listen(ab_server *s, const char *host, int port, const ab_server_l
     /* libevent answers 413 from Content-Length alone, before reading. */
     evhttp_set_max_body_size(s->http, (ev_ssize_t)lim->max_body);
     evhttp_set_max_headers_size(s->http, (ev_ssize_t)lim->max_header_bytes);
+    /* Every method reaches the router, which answers 405 in JSON with an
+     * Allow header (libevent would answer 501 in HTML). */
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
+                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH |
+                                            EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
     /* Read and write inactivity: a silent or half-open connection, or one
      * trickling less than a byte per period, is closed. */
     evhttp_set_timeout(s->http, lim->idle_timeout);

@@ -37,6 +37,24 @@ static ab_apply_result apply_exposure(ab_exp_state *s, ab_user *u, uint64_t ukey
 
 /* Conversion: once per user and phase; values add up per user, so the
  * user's total, not each value, is one observation of the revenue mean. */
+/* Neumaier's compensated summation: *c collects what rounding drops. */
+static void add_compensated(double *sum, double *c, double x)
+{
+    double t = *sum + x;
+    if (fabs(*sum) >= fabs(x)) *c += (*sum - t) + x;
+    else *c += (x - t) + *sum;
+    *sum = t;
+}
+
+void ab_state_arm(const ab_exp_state *s, size_t i, ab_arm_counts *out)
+{
+    *out = s->arms[i];
+    out->revenue.n = s->arms[i].users;
+    out->revenue.sum += s->rev_comp[i];
+    out->revenue.sumsq += s->rev2_comp[i];
+    if (out->revenue.sumsq < 0) out->revenue.sumsq = 0; /* rounding below zero */
+}
+
 static ab_apply_result apply_conversion(ab_exp_state *s, ab_user *u, const ab_event *ev)
 {
     if ((unsigned)ev->phase >= AB_PHASE_COUNT) return AB_APPLY_NOOP;
@@ -51,11 +69,11 @@ static ab_apply_result apply_conversion(ab_exp_state *s, ab_user *u, const ab_ev
         double old, v = ev->value;
         /* Fallible (the user's first value takes a revenue slot): first. */
         if (ab_usertable_add_revenue(&s->users, u, v, &old) < 0) return AB_APPLY_NOMEM;
-        a->revenue.sum += v;
+        add_compensated(&a->revenue.sum, &s->rev_comp[u->variant], v);
         /* The user's square moves from old^2 to (old + v)^2. Written as
          * v (2 old + v) rather than the difference of the squares so that
          * large totals do not cancel catastrophically. */
-        a->revenue.sumsq += v * (2.0 * old + v);
+        add_compensated(&a->revenue.sumsq, &s->rev2_comp[u->variant], v * (2.0 * old + v));
         changed = 1;
     }
     unsigned bit = 1u << ev->phase;

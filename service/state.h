@@ -14,6 +14,10 @@
 typedef struct {
     size_t k;
     ab_arm_counts arms[AB_MAX_ARMS]; /* revenue.n is kept equal to users */
+    /* Neumaier compensation of arms[].revenue.sum and .sumsq: a refund of a
+     * huge value must give back exactly what it took (read the sums with
+     * ab_state_arm). */
+    double rev_comp[AB_MAX_ARMS], rev2_comp[AB_MAX_ARMS];
     double conflicts;      /* exposures to another variant, ignored */
     double unattributed;   /* conversions/answers of never-exposed users */
     double duplicates;     /* events whose id was seen before */
@@ -46,6 +50,8 @@ ab_apply_result ab_state_apply(ab_exp_state *s, const ab_event *ev);
 /* The same with the user's hash, ab_hash(ev->user, ev->user_len), already
  * computed (replay computes it early to prefetch the user's slot). */
 ab_apply_result ab_state_apply_keyed(ab_exp_state *s, const ab_event *ev, uint64_t ukey);
+/* Arm i's counts with the compensated revenue sums. */
+void ab_state_arm(const ab_exp_state *s, size_t i, ab_arm_counts *out);
 /* Heap bytes held for users and ids. */
 size_t ab_state_bytes(const ab_exp_state *s);
 /* Frees the tables (the counts stay readable; ab_state_init to reuse). */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -74,6 +75,9 @@ int td_start(td_daemon *d)
     d->pid = fork();
     if (d->pid < 0) return -1;
     if (d->pid == 0) {
+        /* The daemon dies with its test: an aborted test must not leave it
+         * running (it would hold the test runner's pipe open). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 2);

@@ -128,8 +128,11 @@ static void test_limits(void)
         td_free(&r);
     }
     /* A body over --max-body is refused from Content-Length, unread. */
-    r = td_raw(&D, "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n"
-                   "Authorization: Bearer " INGEST "\r\n\r\n{", 120);
+    {
+        static const char big_post[] = "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                                        "10000000\r\nAuthorization: Bearer " INGEST "\r\n\r\n{";
+        r = td_raw(&D, big_post, sizeof big_post - 1);
+    }
     CHECK_INT(r.status, 413);
     td_free(&r);
     /* A silent connection is closed after --idle-timeout (2 s). */
