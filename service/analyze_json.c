@@ -165,6 +165,12 @@ static int parse_variant(const json_t *v, size_t i, analyze_req *rq, int *rev_se
     if (group_given(p_pro || p_pas || p_det, i, nps_seen, "promoters/passives/detractors",
                     where, err))
         return -1;
+    /* Each count may be 2^53, their total must stay exact (the NPS
+     * summary's own check): the library refused it, and the client got
+     * "analysis failed: invalid argument" naming nothing to fix. */
+    if (!(a->promoters + a->passives + a->detractors < 9007199254740992.0))
+        return ab_error_set(err, 400,
+                            "%s: promoters + passives + detractors must be below 2^53", where);
 
     if (ab_jin_number(v, "revenue_sum", where, -1e300, 1e300, 0, &a->revenue.sum, &p_sum, err) ||
         ab_jin_number(v, "revenue_sumsq", where, 0.0, 1e300, 0, &a->revenue.sumsq, &p_sq, err))

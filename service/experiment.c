@@ -15,6 +15,12 @@
 #define ALPHA_MAX 0.5       /* beyond this a "significant" result means nothing */
 #define WEIGHT_TOL 1e-12
 #define EXACT_MAX 9007199254740992.0 /* 2^53 */
+/* Largest mde, revenue baseline and sequential_tuning: far beyond any real
+ * setting, and small enough that every rendering parses back. Unbounded,
+ * 1.7976931348623157e308 was stored, but GET shows 15 digits,
+ * 1.79769313486232e+308, which overflows: the config could not be PUT back.
+ * The same bound as /v1/analyze's sequential_tuning. */
+#define LARGE_MAX 1e15
 
 static const char *const body_keys[] = {
     "id", "description", "phase", "variants", "factors", "weights", "metric",
@@ -421,9 +427,11 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
 
     if (ab_jin_number(body, "mde", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->mde, NULL, err))
         return -1;
-    if (cfg->mde == 0.0 || cfg->mde <= -1.0)
+    if (cfg->mde == 0.0 || cfg->mde <= -1.0 || cfg->mde > LARGE_MAX)
         return ab_error_set(err, 400,
-                            "mde: must be non-zero and greater than -1 (relative: 0.10 = +10 %%)");
+                            "mde: must be non-zero, greater than -1 and at most %g (relative: "
+                            "0.10 = +10 %%)",
+                            LARGE_MAX);
 
     if (ab_jin_number(body, "baseline", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->baseline,
                       &present, err))
@@ -443,9 +451,11 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
                                     target);
             break;
         case AB_METRIC_REVENUE:
-            if (!(b > 0.0))
+            if (!(b > 0.0 && b <= LARGE_MAX))
                 return ab_error_set(err, 400,
-                                    "baseline: must be a positive mean revenue per user");
+                                    "baseline: must be a positive mean revenue per user, at "
+                                    "most %g",
+                                    LARGE_MAX);
             break;
         case AB_METRIC_NPS:
             if (b < -100.0 || b > 100.0)
@@ -464,8 +474,9 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
     if (ab_jin_number(body, "sequential_tuning", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->tuning,
                       NULL, err))
         return -1;
-    if (!(cfg->tuning > 0.0))
-        return ab_error_set(err, 400, "sequential_tuning: must be a positive number");
+    if (!(cfg->tuning > 0.0 && cfg->tuning <= LARGE_MAX))
+        return ab_error_set(err, 400, "sequential_tuning: must be a positive number, at most %g",
+                            LARGE_MAX);
 
     if (read_word(body, "correction", &s, err)) return -1;
     if (s && ab_correction_parse(s, &cfg->correction))

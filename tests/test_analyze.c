@@ -146,6 +146,12 @@ static void test_bad_bodies(void)
     bad("{\"variants\":[{\"name\":\"a\",\"users\":5},{\"name\":\"a\",\"users\":5}],\"variants\":[]}",
         "duplicate");
     bad("{\"alpha\":NaN,\"variants\":[]}", "invalid JSON");
+    /* Found by fuzzing: 2^53 + 9 answers passed the parser and the NPS
+     * summary refused them ("analysis failed: invalid argument"). */
+    bad("{\"metric\":\"nps\",\"variants\":[{\"name\":\"a\",\"users\":10,\"promoters\":5,"
+        "\"passives\":3,\"detractors\":2},{\"name\":\"b\",\"users\":10,"
+        "\"promoters\":9007199254740992,\"detractors\":9}]}",
+        "variants[1]: promoters + passives + detractors");
     /* 65 variants: one more than allowed. */
     {
         json_t *b = json_object(), *v = json_array();

@@ -443,6 +443,14 @@ static void test_invalid(void)
         {"{\"variants\": [\"a\", \"b\"], \"method\": \"bayes\"}", "method"},
         {"{\"variants\": [\"a\", \"b\"], \"method\": 0}", "method"},
         {"{\"variants\": [\"a\", \"b\"], \"sequential_tuning\": 0}", "sequential_tuning"},
+        /* Found by fuzzing: beyond 1e15 (1.8e308 was stored, and GET's 15
+         * digits overflowed when PUT back). */
+        {"{\"variants\": [\"a\", \"b\"], \"sequential_tuning\": 1.7976931348623157e308}",
+         "sequential_tuning"},
+        {"{\"variants\": [\"a\", \"b\"], \"mde\": 1.7976931348623157e308}", "mde"},
+        {"{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\", "
+         "\"baseline\": 1.7976931348623157e308}",
+         "baseline"},
         {"{\"variants\": [\"a\", \"b\"], \"sequential_tuning\": -5000}", "sequential_tuning"},
         {"{\"variants\": [\"a\", \"b\"], \"sequential_tuning\": \"5000\"}", "sequential_tuning"},
         {"{\"variants\": [\"a\", \"b\"], \"correction\": \"sidak\"}", "correction"},

@@ -14,8 +14,9 @@ set -u
 
 cd "$(dirname "$0")/../.." || exit 2
 seconds=${1:-60}
+# libFuzzer reads -max_total_time=0 as "forever": at least one second.
 case $seconds in
-    ''|*[!0-9]*) echo "usage: sh tests/fuzz/run.sh [SECONDS]" >&2; exit 2 ;;
+    ''|*[!0-9]*|0|0*) echo "usage: sh tests/fuzz/run.sh [SECONDS]  (SECONDS >= 1)" >&2; exit 2 ;;
 esac
 
 harnesses="fuzz_events fuzz_experiment fuzz_analyze"
