@@ -366,6 +366,31 @@ static const char *webhook_problem(const char *s, size_t len)
     return NULL;
 }
 
+/* A number field as read_number gives it: rounded to the 15 significant
+ * digits that GET answers show (http.c renders JSON_REAL_PRECISION(15)),
+ * then range-checked like ab_jin_number. A client may PUT back what it
+ * fetched; unrounded, a value next to a bound did not survive that (power
+ * 0.99999999999999989 was accepted, GET showed 1.0 and the PUT failed).
+ * Digits beyond the 15th mean nothing to anyone setting up a test. */
+static int read_number(const json_t *body, const char *key, double lo, double hi, int open,
+                       double *out, int *present, ab_error *err)
+{
+    char buf[40];
+    double d;
+    int had;
+
+    if (ab_jin_number(body, key, NULL, -HUGE_VAL, HUGE_VAL, 0, &d, &had, err)) return -1;
+    if (present) *present = had;
+    if (!had) return 0;
+    snprintf(buf, sizeof buf, "%.15g", d);
+    d = strtod(buf, NULL);
+    if (!isfinite(d) || (open ? !(d > lo && d < hi) : !(d >= lo && d <= hi)))
+        return ab_error_set(err, 400, "%s: must be %s %g and %g", key,
+                            open ? "strictly between" : "between", lo, hi);
+    *out = d;
+    return 0;
+}
+
 /* Reads a string field that names one of a fixed set (borrowed *s, NULL
  * when absent). */
 static int read_word(const json_t *body, const char *key, const char **s, ab_error *err)
@@ -419,13 +444,13 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
                             "metric: unknown metric \"%.*s\" (conversion, revenue or nps)",
                             quote_len(s, 64), s);
 
-    if (ab_jin_number(body, "alpha", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->alpha, NULL, err))
+    if (read_number(body, "alpha", -HUGE_VAL, HUGE_VAL, 0, &cfg->alpha, NULL, err))
         return -1;
     if (!(cfg->alpha > 0.0 && cfg->alpha <= ALPHA_MAX))
         return ab_error_set(err, 400, "alpha: must be greater than 0 and at most %g", ALPHA_MAX);
-    if (ab_jin_number(body, "power", NULL, 0.0, 1.0, 1, &cfg->power, NULL, err)) return -1;
+    if (read_number(body, "power", 0.0, 1.0, 1, &cfg->power, NULL, err)) return -1;
 
-    if (ab_jin_number(body, "mde", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->mde, NULL, err))
+    if (read_number(body, "mde", -HUGE_VAL, HUGE_VAL, 0, &cfg->mde, NULL, err))
         return -1;
     if (cfg->mde == 0.0 || cfg->mde <= -1.0 || cfg->mde > LARGE_MAX)
         return ab_error_set(err, 400,
@@ -433,8 +458,8 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
                             "0.10 = +10 %%)",
                             LARGE_MAX);
 
-    if (ab_jin_number(body, "baseline", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->baseline,
-                      &present, err))
+    if (read_number(body, "baseline", -HUGE_VAL, HUGE_VAL, 0, &cfg->baseline, &present,
+                    err))
         return -1;
     if (present) {
         /* What a baseline can be depends on what it is the baseline of. */
@@ -471,8 +496,8 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
                             "method: unknown method \"%.*s\" (sequential or fixed)",
                             quote_len(s, 64), s);
 
-    if (ab_jin_number(body, "sequential_tuning", NULL, -HUGE_VAL, HUGE_VAL, 0, &cfg->tuning,
-                      NULL, err))
+    if (read_number(body, "sequential_tuning", -HUGE_VAL, HUGE_VAL, 0, &cfg->tuning, NULL,
+                    err))
         return -1;
     if (!(cfg->tuning > 0.0 && cfg->tuning <= LARGE_MAX))
         return ab_error_set(err, 400, "sequential_tuning: must be a positive number, at most %g",
@@ -485,7 +510,7 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
                             "or none)",
                             quote_len(s, 64), s);
 
-    if (ab_jin_number(body, "min_days", NULL, 0.0, MIN_DAYS_MAX, 0, &cfg->min_days, NULL, err))
+    if (read_number(body, "min_days", 0.0, MIN_DAYS_MAX, 0, &cfg->min_days, NULL, err))
         return -1;
     if (ab_jin_count(body, "min_users", NULL, &cfg->min_users, NULL, err)) return -1;
 

@@ -448,6 +448,12 @@ static void test_invalid(void)
         {"{\"variants\": [\"a\", \"b\"], \"sequential_tuning\": 1.7976931348623157e308}",
          "sequential_tuning"},
         {"{\"variants\": [\"a\", \"b\"], \"mde\": 1.7976931348623157e308}", "mde"},
+        /* Found by fuzzing: next to a bound, but at the bound in the 15
+         * digits GET shows, so a fetched config could not be PUT back. */
+        {"{\"variants\": [\"a\", \"b\"], \"power\": 0.99999999999999989}", "power"},
+        {"{\"variants\": [\"a\", \"b\"], \"baseline\": 0.5, \"mde\": 0.9999999999999997}", "mde"},
+        {"{\"variants\": [\"a\", \"b\"], \"baseline\": 0.99999999999999978, \"mde\": 1e-16}",
+         "baseline"},
         {"{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\", "
          "\"baseline\": 1.7976931348623157e308}",
          "baseline"},
@@ -682,6 +688,16 @@ static void test_round_trip(void)
                " \"metric\": \"revenue\", \"baseline\": 19.99, \"correction\": \"none\"}");
     round_trip("{\"variants\": [\"a\", \"b\"], \"weights\": [1, 3], \"baseline\": 0.031,"
                " \"mde\": -0.2, \"min_days\": 0, \"min_users\": 0, \"correction\": \"bonferroni\"}");
+
+    /* Numbers are kept to the 15 significant digits GET shows, so that
+     * what a client fetched PUTs back as it was (found by fuzzing). */
+    if (!expect_ok("{\"variants\": [\"a\", \"b\"], \"power\": 0.84999999999999987,"
+                   " \"alpha\": 0.012345678901234567}",
+                   &cfg)) {
+        CHECK(cfg.power == 0.85);
+        CHECK(cfg.alpha == 0.0123456789012346);
+        ab_experiment_free(&cfg);
+    }
 
     /* Canonical names and nulls in the rendering. */
     if (!expect_ok("{\"variants\": [\"a\", \"b\"], \"phase\": \"Aankoop\", \"correction\": \"BH\","
