@@ -2,6 +2,7 @@
  * store: write at request time, commit when idle, acknowledge after. */
 #include "ingest.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,11 +49,23 @@ void ab_pending_free(ab_pending *p)
     free(p);
 }
 
+/* Events counted per slice when the loop is idle: about half a
+ * millisecond, so that a results request never waits long behind ingest. */
+#define APPLY_SLICE 2000
+
+static int commit_open(ab_ingest *in);
+static void apply_committed(ab_ingest *in, size_t budget);
+
+/* Idle: commit what is open, count one slice, and come back (still at the
+ * lowest priority) while anything is left. */
 static void commit_cb(evutil_socket_t fd, short what, void *arg)
 {
+    ab_ingest *in = arg;
     (void)fd;
     (void)what;
-    ab_ingest_flush(arg);
+    commit_open(in);
+    apply_committed(in, APPLY_SLICE);
+    if (in->done || in->head) event_active(in->commit_ev, EV_TIMEOUT, 0);
 }
 
 int ab_ingest_init(ab_ingest *in, struct ab_daemon *d)
@@ -106,27 +119,28 @@ static uint64_t hash_and_prefetch(const ab_event *ev)
     return h;
 }
 
-static void apply_and_reply(ab_ingest *in, ab_pending *p)
+/* Counts up to budget events of p from where it stopped; answers 202 once
+ * all are counted. Returns the events counted. */
+static size_t apply_some(ab_ingest *in, ab_pending *p, size_t budget)
 {
-    double duplicates = 0;
     ab_metrics *m = &in->d->metrics;
     uint64_t ahead[APPLY_AHEAD];
-    size_t n = p->batch.n;
+    size_t start = p->applied, n = p->batch.n, end = start + budget < n ? start + budget : n;
 
-    for (size_t i = 0; i < n && i < APPLY_AHEAD; i++)
-        ahead[i] = hash_and_prefetch(&p->batch.events[i]);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = start; i < end && i < start + APPLY_AHEAD; i++)
+        ahead[(i - start) % APPLY_AHEAD] = hash_and_prefetch(&p->batch.events[i]);
+    for (size_t i = start; i < end; i++) {
         ab_event *ev = &p->batch.events[i];
         ab_live *e = ev->exp;
-        uint64_t key = ahead[i % APPLY_AHEAD];
-        if (i + APPLY_AHEAD < n)
-            ahead[i % APPLY_AHEAD] = hash_and_prefetch(&p->batch.events[i + APPLY_AHEAD]);
+        uint64_t key = ahead[(i - start) % APPLY_AHEAD];
+        if (i + APPLY_AHEAD < end)
+            ahead[(i - start) % APPLY_AHEAD] = hash_and_prefetch(&p->batch.events[i + APPLY_AHEAD]);
         ab_apply_result r = ab_state_apply_keyed(&e->state, ev, key);
         e->pending -= 1;
         e->dirty = 1;
         m->ingested[ev->type]++;
         if (r == AB_APPLY_DUPLICATE) {
-            duplicates++;
+            p->duplicates++;
             m->duplicates[ev->type]++;
         } else if (r == AB_APPLY_NOMEM) {
             /* Stored, so acknowledged; only the in-memory count lags until
@@ -135,19 +149,34 @@ static void apply_and_reply(ab_ingest *in, ab_pending *p)
                       "store until restart", e->cfg.id);
         }
     }
-    /* The hot path's answer: printed directly, no JSON tree. */
-    ab_http_printf(p->req, 202, "{\"accepted\":%zu,\"duplicates\":%.0f}", n, duplicates);
+    p->applied = end;
+    if (end == n)
+        /* The hot path's answer: printed directly, no JSON tree. */
+        ab_http_printf(p->req, 202, "{\"accepted\":%zu,\"duplicates\":%.0f}", n, p->duplicates);
+    return end - start;
 }
 
-int ab_ingest_flush(ab_ingest *in)
+/* Counts committed events, at most budget (SIZE_MAX: all), oldest first. */
+static void apply_committed(ab_ingest *in, size_t budget)
+{
+    while (in->done && budget) {
+        ab_pending *p = in->done;
+        budget -= apply_some(in, p, budget);
+        if (p->applied < p->batch.n) break;
+        in->done = p->next;
+        if (!in->done) in->done_tail = NULL;
+        ab_pending_free(p);
+    }
+}
+
+/* Commits the open transaction and moves its requests to the counting
+ * queue; -1 (requests answered 503) when the commit failed. */
+static int commit_open(ab_ingest *in)
 {
     ab_error err = {0, ""};
-    ab_pending *p, *next;
     int64_t t0;
     int rc;
-
     if (!in->head) return 0;
-    event_del(in->commit_ev);
     t0 = mono_ns();
     rc = ab_store_commit(in->d->store, &err);
     ab_metrics_commit(&in->d->metrics, (double)(mono_ns() - t0) * 1e-9, rc == 0);
@@ -156,14 +185,21 @@ int ab_ingest_flush(ab_ingest *in)
         fail_all(in, &err);
         return -1;
     }
-    for (p = in->head; p; p = next) {
-        next = p->next;
-        apply_and_reply(in, p);
-        ab_pending_free(p);
-    }
+    if (in->done_tail) in->done_tail->next = in->head;
+    else in->done = in->head;
+    in->done_tail = in->tail;
     in->head = in->tail = NULL;
     in->requests = in->events = 0;
     return 0;
+}
+
+int ab_ingest_flush(ab_ingest *in)
+{
+    int rc;
+    event_del(in->commit_ev);
+    rc = commit_open(in);
+    apply_committed(in, SIZE_MAX);
+    return rc;
 }
 
 void ab_ingest_submit(ab_ingest *in, ab_pending *p)
@@ -189,11 +225,11 @@ void ab_ingest_submit(ab_ingest *in, ab_pending *p)
     in->tail = p;
     in->requests++;
     in->events += p->batch.n;
+    /* A large or old batch is committed now; counting still goes in
+     * slices (the commit event below). */
     if (in->requests >= MAX_BATCH_REQUESTS || in->events >= MAX_BATCH_EVENTS ||
-        mono_ns() - in->opened_ns >= MAX_BATCH_AGE_NS) {
-        ab_ingest_flush(in);
-        return;
-    }
+        mono_ns() - in->opened_ns >= MAX_BATCH_AGE_NS)
+        commit_open(in);
     /* Lowest priority: libevent runs it only once a loop iteration finds no
      * other ready callbacks, i.e. when every ready socket has been served. */
     if (!event_pending(in->commit_ev, EV_TIMEOUT, NULL))

@@ -19,13 +19,16 @@ typedef struct ab_pending {
     struct evhttp_request *req;
     ab_arena arena;
     ab_event_batch batch;
+    size_t applied;           /* events counted so far (after the commit) */
+    double duplicates;        /* of those, duplicates */
     struct ab_pending *next;
 } ab_pending;
 
 typedef struct {
     struct ab_daemon *d;
     struct event *commit_ev;  /* lowest priority: runs when no I/O is ready */
-    ab_pending *head, *tail;
+    ab_pending *head, *tail;  /* written into the open transaction */
+    ab_pending *done, *done_tail; /* committed, being counted in slices */
     size_t requests, events;
     int64_t opened_ns;        /* when the open batch got its first request */
 } ab_ingest;
@@ -44,10 +47,12 @@ void ab_pending_free(ab_pending *p);
  * p included, is answered 503 and nothing of them is kept. */
 void ab_ingest_submit(ab_ingest *in, ab_pending *p);
 
-/* Commits the open batch now and answers its requests; 0 when there was
- * nothing to do or it committed, -1 when the commit failed (the requests
- * were answered 503). Handlers that change experiments call this first so
- * that the order of events and changes is the order of requests. */
+/* Commits the open batch now, counts every committed event and answers
+ * the requests; 0 when there was nothing to do or it committed, -1 when the
+ * commit failed (its requests were answered 503). Handlers that change
+ * experiments call this first so that the order of events and changes is
+ * the order of requests. (When the loop is idle, committed events are
+ * counted in slices instead, so that other requests are served between.) */
 int ab_ingest_flush(ab_ingest *in);
 
 #endif

@@ -281,6 +281,7 @@ int main(int argc, char **argv)
     ab_ingest_flush(&d->ingest);
     ab_server_drain(&srv, 0.25);
     ab_ingest_flush(&d->ingest); /* anything that arrived while draining */
+    ab_monitor_save_all(&d->monitor);
     status = 0;
     ab_info("stopped cleanly");
     goto done;

@@ -10,31 +10,52 @@
 #include "jsonout.h"
 #include "log.h"
 
-/* Writes the arms whose monitoring state changed, in their own transaction
- * (pending events were flushed before the evaluation). */
-static void persist(ab_monitor *m, const ab_live *e, const ab_monitor_arm *before)
+/* Writes the arms whose monitoring state changed (all of them when an
+ * earlier write had to wait), in a transaction of their own. While the
+ * group commit's transaction is open the write waits for a later
+ * evaluation: written into it, a failed commit would lose it unnoticed. */
+static void persist(ab_monitor *m, ab_live *e, const ab_monitor_arm *before)
 {
     ab_store *st = m->d->store;
     ab_error err = {0, ""};
-    int own = !ab_store_in_transaction(st), wrote = 0; /* own is 1 after the flush */
+    int wrote = 0;
 
+    if (ab_store_in_transaction(st)) {
+        e->mon_unsaved = 1;
+        return;
+    }
     for (size_t i = 1; i < e->cfg.k; i++) {
         const ab_monitor_arm *a = &e->mon[i], *b = &before[i];
         int same_p = (isnan(a->min_p) && isnan(b->min_p)) || a->min_p == b->min_p;
-        if (same_p && a->status == b->status && a->significant_since == b->significant_since)
+        if (!e->mon_unsaved && same_p && a->status == b->status &&
+            a->significant_since == b->significant_since)
             continue;
         ab_store_monitor row = {e->key, (int)i, a->min_p, (int)a->status, a->significant_since};
-        if (!wrote && own && ab_store_begin(st, &err)) break;
+        if (!wrote && ab_store_begin(st, &err)) break;
         wrote = 1;
         if (ab_store_put_monitor(st, &row, &err)) break;
     }
     if (err.text[0]) {
         ab_logerr("storing the monitoring state of %s failed: %s", e->cfg.id, err.text);
-        if (own) ab_store_rollback(st);
+        ab_store_rollback(st);
+        e->mon_unsaved = 1;
         return;
     }
-    if (wrote && own && ab_store_commit(st, &err))
+    if (wrote && ab_store_commit(st, &err)) {
         ab_logerr("storing the monitoring state of %s failed: %s", e->cfg.id, err.text);
+        e->mon_unsaved = 1;
+        return;
+    }
+    e->mon_unsaved = 0;
+}
+
+void ab_monitor_save_all(ab_monitor *m)
+{
+    ab_ingest_flush(&m->d->ingest);
+    for (size_t i = 0; i < m->d->reg.cap; i++) {
+        ab_live *e = ab_registry_at(&m->d->reg, i);
+        if (e && e->mon_unsaved) persist(m, e, e->mon);
+    }
 }
 
 static void report(ab_monitor *m, const ab_live *e, const ab_evaluation *ev, size_t arm)
@@ -63,19 +84,18 @@ static void report(ab_monitor *m, const ab_live *e, const ab_evaluation *ev, siz
                                   "lift", ab_jnum(p->lift)));
 }
 
-ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev)
+ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int flush)
 {
     ab_monitor_arm before[AB_MAX_ARMS];
     ab_status st;
 
-    /* Events already acknowledged-to-be count in this evaluation, and the
-     * monitoring rows get a transaction of their own. */
-    ab_ingest_flush(&m->d->ingest);
+    if (flush) ab_ingest_flush(&m->d->ingest);
     /* Unchanged counts and config give the same evaluation: the running
      * minimum cannot move, nor can any status. */
     if (!e->dirty && e->cache) {
         memcpy(ev, e->cache, sizeof *ev);
         ev->nnewly = 0;
+        if (e->mon_unsaved) persist(m, e, e->mon);
         return AB_OK;
     }
     memcpy(before, e->mon, sizeof before);
@@ -107,8 +127,8 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < m->d->reg.cap; i++) {
         ab_live *e = ab_registry_at(&m->d->reg, i);
         ab_status st;
-        if (!e || !e->dirty) continue;
-        if ((st = ab_monitor_evaluate(m, e, ev)) != AB_OK)
+        if (!e || (!e->dirty && !e->mon_unsaved)) continue;
+        if ((st = ab_monitor_evaluate(m, e, ev, 1)) != AB_OK)
             ab_logerr("evaluating %s failed: %s", e->cfg.id, ab_strerror(st));
     }
     free(ev);

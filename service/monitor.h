@@ -22,9 +22,14 @@ typedef struct {
 int ab_monitor_init(ab_monitor *m, struct ab_daemon *d);
 void ab_monitor_free(ab_monitor *m);
 
-/* Evaluates e now (as a results request does), stores what changed in its
- * monitoring state and reports new significance. ev receives the
- * evaluation. */
-ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev);
+/* Evaluates e now, stores what changed in its monitoring state and reports
+ * new significance. ev receives the evaluation. The timer passes flush = 1
+ * (pending events are committed and counted first); a results request
+ * passes 0 and evaluates what is committed, without waiting for the batch
+ * in flight. */
+ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int flush);
+
+/* Writes every experiment's unsaved monitoring state (at shutdown). */
+void ab_monitor_save_all(ab_monitor *m);
 
 #endif

@@ -27,6 +27,7 @@ typedef struct {
     double pending;              /* events in the open, uncommitted batch */
     ab_monitor_arm mon[AB_MAX_ARMS];
     int dirty;                   /* counts or config changed since the last evaluation */
+    int mon_unsaved;             /* monitoring state newer than the store's */
     struct ab_evaluation *cache; /* the last evaluation (owned), valid while !dirty */
 } ab_live;
 

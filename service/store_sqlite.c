@@ -16,10 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Cached INSERT statement of one experiment's event table. */
+/* One experiment's event table: its cached INSERT, and the records
+ * appended in the open transaction, written as one row at commit (a
+ * request then costs a copy, not a run of SQLite's VDBE). */
 typedef struct {
     int64_t key; /* 0 = empty slot */
     sqlite3_stmt *insert;
+    unsigned char *buf;
+    size_t len, cap;
 } stmt_slot;
 
 /* Checkpoints run on their own thread and connection: SQLite's automatic
@@ -41,8 +45,6 @@ typedef struct {
 struct ab_store {
     sqlite3 *db;
     checkpointer ckpt;
-    unsigned char *scratch;   /* encoding buffer for event records */
-    size_t scratch_cap;
     int lock_fd;
     int in_tx;
     stmt_slot *slots;
@@ -258,9 +260,11 @@ void ab_store_close(ab_store *s)
 {
     if (!s) return;
     checkpointer_stop(s);
-    for (size_t i = 0; i < s->cap; i++) sqlite3_finalize(s->slots[i].insert);
+    for (size_t i = 0; i < s->cap; i++) {
+        sqlite3_finalize(s->slots[i].insert);
+        free(s->slots[i].buf);
+    }
     free(s->slots);
-    free(s->scratch);
     sqlite3_finalize(s->put_new);
     sqlite3_finalize(s->put_old);
     sqlite3_finalize(s->put_monitor);
@@ -269,6 +273,9 @@ void ab_store_close(ab_store *s)
     if (s->lock_fd >= 0) close(s->lock_fd);
     free(s);
 }
+
+static int write_buffered(ab_store *s, ab_error *err);
+static void discard_buffered(ab_store *s);
 
 int ab_store_begin(ab_store *s, ab_error *err)
 {
@@ -281,7 +288,7 @@ int ab_store_begin(ab_store *s, ab_error *err)
 int ab_store_commit(ab_store *s, ab_error *err)
 {
     if (!s->in_tx) return 0;
-    if (exec(s, "COMMIT", err)) {
+    if (write_buffered(s, err) || exec(s, "COMMIT", err)) {
         ab_store_rollback(s);
         return -1;
     }
@@ -291,6 +298,7 @@ int ab_store_commit(ab_store *s, ab_error *err)
 
 void ab_store_rollback(ab_store *s)
 {
+    discard_buffered(s);
     if (!s->in_tx) return;
     /* After some errors SQLite has already rolled back; autocommit tells. */
     if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -365,11 +373,15 @@ static void drop_slot(ab_store *s, int64_t key)
     stmt_slot *slot = find_slot(s, key);
     if (!slot) return;
     sqlite3_finalize(slot->insert);
-    slot->key = 0;
-    slot->insert = NULL;
+    free(slot->buf);
+    memset(slot, 0, sizeof *slot);
     if (!(s->slots = calloc(oldcap, sizeof *s->slots))) {
-        /* Out of memory: drop the whole cache; statements are re-prepared. */
-        for (size_t i = 0; i < oldcap; i++) sqlite3_finalize(old[i].insert);
+        /* Out of memory: drop the whole cache; statements are re-prepared
+         * (only called between transactions: no buffered records are lost). */
+        for (size_t i = 0; i < oldcap; i++) {
+            sqlite3_finalize(old[i].insert);
+            free(old[i].buf);
+        }
         free(old);
         s->cap = s->count = 0;
         return;
@@ -530,31 +542,50 @@ static int decode(const unsigned char **pp, const unsigned char *end, ab_event *
 int ab_store_append_events(ab_store *s, int64_t key, const ab_event *evs, size_t n,
                            ab_error *err)
 {
-    sqlite3_stmt *st;
+    stmt_slot *slot;
     size_t need = 0;
     unsigned char *p;
-    int rc;
     if (!s->in_tx) return ab_error_set(err, 500, "store: write outside a transaction");
-    if (!(st = insert_stmt(s, key, err))) return -1;
+    if (!insert_stmt(s, key, err) || !(slot = find_slot(s, key)))
+        return ab_error_set(err, 500, "store: no event table for experiment %lld", (long long)key);
     for (size_t i = 0; i < n; i++) {
         /* Lengths fit the record's u16 / u8 (the parser allows 256 / 128). */
         if (evs[i].user_len > 0xffff || (evs[i].id && evs[i].id_len > 0xff))
             return ab_error_set(err, 500, "store: event field too long to store");
         need += record_size(&evs[i]);
     }
-    if (need > s->scratch_cap) {
-        size_t cap = need * 2;
-        unsigned char *grown = realloc(s->scratch, cap);
+    if (slot->len + need > slot->cap) {
+        size_t cap = (slot->len + need) * 2;
+        unsigned char *grown = realloc(slot->buf, cap);
         if (!grown) return ab_error_set(err, 500, "out of memory");
-        s->scratch = grown;
-        s->scratch_cap = cap;
+        slot->buf = grown;
+        slot->cap = cap;
     }
-    p = s->scratch;
+    p = slot->buf + slot->len;
     for (size_t i = 0; i < n; i++) p = encode(p, &evs[i]);
-    sqlite3_bind_blob(st, 1, s->scratch, (int)need, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, err, "insert events");
+    slot->len += need;
+    return 0;
+}
+
+/* Writes each experiment's records of this transaction as one row. */
+static int write_buffered(ab_store *s, ab_error *err)
+{
+    for (size_t i = 0; i < s->cap; i++) {
+        stmt_slot *slot = &s->slots[i];
+        int rc;
+        if (!slot->key || !slot->len) continue;
+        sqlite3_bind_blob(slot->insert, 1, slot->buf, (int)slot->len, SQLITE_STATIC);
+        rc = sqlite3_step(slot->insert);
+        sqlite3_reset(slot->insert);
+        slot->len = 0;
+        if (rc != SQLITE_DONE) return fail(s, err, "insert events");
+    }
+    return 0;
+}
+
+static void discard_buffered(ab_store *s)
+{
+    for (size_t i = 0; i < s->cap; i++) s->slots[i].len = 0;
 }
 
 int ab_store_put_monitor(ab_store *s, const ab_store_monitor *m, ab_error *err)
