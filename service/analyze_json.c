@@ -29,19 +29,6 @@ typedef struct {
     int has_weights;
 } analyze_req;
 
-/* How many bytes of s (valid UTF-8: it came from jansson) to quote in an
- * error: at most max, never ending inside a character. "%.64s" could cut
- * one, and jansson refuses to encode the resulting text: the client got
- * 500 "out of memory" instead of the 400 naming the field. */
-static int quote_len(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n <= max) return (int)n;
-    n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
-    return (int)n;
-}
-
 static int parse_options(const json_t *body, analyze_req *rq, ab_error *err)
 {
     const char *s;
@@ -70,7 +57,7 @@ static int parse_options(const json_t *body, analyze_req *rq, ab_error *err)
     if (ab_jin_string(body, "phase", "", &s, &present, err)) return -1;
     if (s && ab_phase_parse(s, strlen(s), &rq->opts.phase))
         return ab_error_set(err, 400, "phase: unknown journey phase \"%.*s\"",
-                            quote_len(s, 64), s);
+                            ab_jin_quote_len(s, 64), s);
     s = NULL;
     if (ab_jin_string(body, "metric", "", &s, &present, err)) return -1;
     if (s && ab_metric_parse(s, &rq->opts.metric))
@@ -105,7 +92,7 @@ static int parse_conversions(const json_t *v, const char *where, analyze_req *rq
             (void)val;
             if (ab_phase_parse(key, strlen(key), &ph))
                 return ab_error_set(err, 400, "%s.phases: unknown journey phase \"%.*s\"",
-                                    where, quote_len(key, 64), key);
+                                    where, ab_jin_quote_len(key, 64), key);
             /* "aankoop" and "checkout" are both the decision phase: the
              * second used to overwrite the first without a word. */
             if (given & (1u << ph))

@@ -41,19 +41,6 @@ int ab_experiment_id_valid(const char *id, size_t len)
     return 1;
 }
 
-/* How many bytes of s (valid UTF-8: it came from jansson) to quote in an
- * error: at most max, never ending inside a character. "%.64s" could cut
- * one, and jansson refuses to encode the resulting text: the client got
- * 500 "out of memory" instead of the 400 naming the field. */
-static int quote_len(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n <= max) return (int)n;
-    n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
-    return (int)n;
-}
-
 static int oom(ab_error *err)
 {
     return ab_error_set(err, 500, "out of memory");
@@ -263,7 +250,7 @@ static int check_cells_listed(const json_t *arr, const ab_experiment_config *cfg
             return ab_error_set(err, 400,
                                 "variants[%zu]: must be \"%.*s\", cell %zu of factors "
                                 "(or leave variants out)",
-                                i, quote_len(cfg->names[i], 160), cfg->names[i], i);
+                                i, ab_jin_quote_len(cfg->names[i], 160), cfg->names[i], i);
     }
     return 0;
 }
@@ -436,13 +423,13 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
         return ab_error_set(err, 400,
                             "phase: unknown phase \"%.*s\" (awareness, consideration, "
                             "decision, retention, advocacy, or an alias)",
-                            quote_len(s, 64), s);
+                            ab_jin_quote_len(s, 64), s);
 
     if (read_word(body, "metric", &s, err)) return -1;
     if (s && (lower_copy(s, low, sizeof low) || ab_metric_parse(low, &cfg->metric)))
         return ab_error_set(err, 400,
                             "metric: unknown metric \"%.*s\" (conversion, revenue or nps)",
-                            quote_len(s, 64), s);
+                            ab_jin_quote_len(s, 64), s);
 
     if (read_number(body, "alpha", -HUGE_VAL, HUGE_VAL, 0, &cfg->alpha, NULL, err))
         return -1;
@@ -494,7 +481,7 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
     if (s && (lower_copy(s, low, sizeof low) || ab_method_parse(low, &cfg->method)))
         return ab_error_set(err, 400,
                             "method: unknown method \"%.*s\" (sequential or fixed)",
-                            quote_len(s, 64), s);
+                            ab_jin_quote_len(s, 64), s);
 
     if (read_number(body, "sequential_tuning", -HUGE_VAL, HUGE_VAL, 0, &cfg->tuning, NULL,
                     err))
@@ -508,7 +495,7 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
         return ab_error_set(err, 400,
                             "correction: unknown correction \"%.*s\" (holm, bonferroni, bh "
                             "or none)",
-                            quote_len(s, 64), s);
+                            ab_jin_quote_len(s, 64), s);
 
     if (read_number(body, "min_days", 0.0, MIN_DAYS_MAX, 0, &cfg->min_days, NULL, err))
         return -1;

@@ -88,7 +88,7 @@ int ab_jin_string(const json_t *obj, const char *key, const char *where,
  * max, never ending inside a character. A "%.64s" that cut one made the
  * error text invalid UTF-8, which jansson then refused to encode: the
  * client got 500 "out of memory" instead of the 400 naming its key. */
-static int quote_len(const char *s, size_t max)
+int ab_jin_quote_len(const char *s, size_t max)
 {
     size_t n = strlen(s);
     if (n <= max) return (int)n;
@@ -109,7 +109,7 @@ int ab_jin_known_keys(const json_t *obj, const char *const *keys,
             if (!strcmp(keys[i], key)) break;
         if (!keys[i])
             return ab_error_set(err, 400, "%s%sunknown field \"%.*s\"", w(where),
-                                where && *where ? ": " : "", quote_len(key, 64), key);
+                                where && *where ? ": " : "", ab_jin_quote_len(key, 64), key);
     }
     return 0;
 }

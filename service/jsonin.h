@@ -27,6 +27,12 @@ int ab_jin_string(const json_t *obj, const char *key, const char *where,
 int ab_jin_known_keys(const json_t *obj, const char *const *keys,
                       const char *where, ab_error *err);
 
+/* How many bytes of s (valid UTF-8, as jansson gives it) an error may
+ * quote with "%.*s": at most max, never ending inside a character (a cut
+ * character makes the error text invalid UTF-8, which jansson refuses to
+ * encode: the client would get a 500 instead of the 400). */
+int ab_jin_quote_len(const char *s, size_t max);
+
 /* Parses a whole buffer as one JSON value (duplicate keys rejected).
  * New reference, or NULL with err set (400, with line and column). */
 json_t *ab_jin_parse(const char *buf, size_t len, ab_error *err);
