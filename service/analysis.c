@@ -50,37 +50,17 @@ int ab_correction_parse(const char *s, ab_correction *out)
     return i < 0 ? -1 : (*out = (ab_correction)i, 0);
 }
 
-static void set_primary_rate(ab_primary *p, const ab_rate_vs_control *r)
+/* The primary metric's figures, whichever comparison they come from. */
+static void set_primary(ab_primary *p, double diff, ab_interval diff_ci, double p_value,
+                        double p_adjusted, const ab_seq_result *seq, double lift)
 {
-    p->effect = r->cmp.diff;
-    p->effect_ci = r->cmp.diff_ci;
-    p->p_value = r->cmp.p_value;
-    p->p_adjusted = r->p_adjusted;
-    p->sequential_p = r->seq.p_value;
-    p->sequential_ci = r->seq.ci;
-    p->lift = r->cmp.lift;
-}
-
-static void set_primary_mean(ab_primary *p, const ab_mean_vs_control *r, double control_mean)
-{
-    p->effect = r->welch.diff;
-    p->effect_ci = r->welch.diff_ci;
-    p->p_value = r->welch.p_value;
-    p->p_adjusted = r->p_adjusted;
-    p->sequential_p = r->seq.p_value;
-    p->sequential_ci = r->seq.ci;
-    p->lift = control_mean != 0.0 ? r->welch.diff / control_mean : NAN;
-}
-
-static void set_primary_nps(ab_primary *p, const ab_nps_vs_control *r)
-{
-    p->effect = r->cmp.diff;
-    p->effect_ci = r->cmp.diff_ci;
-    p->p_value = r->cmp.p_value;
-    p->p_adjusted = r->p_adjusted;
-    p->sequential_p = r->seq.p_value;
-    p->sequential_ci = r->seq.ci;
-    p->lift = NAN; /* a difference of scores has no meaningful ratio */
+    p->effect = diff;
+    p->effect_ci = diff_ci;
+    p->p_value = p_value;
+    p->p_adjusted = p_adjusted;
+    p->sequential_p = seq->p_value;
+    p->sequential_ci = seq->ci;
+    p->lift = lift;
 }
 
 static void nan_revenue(ab_arm_result *out, ab_mean_vs_control *mean, size_t k)
@@ -129,7 +109,10 @@ ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arm
         if ((st = ab_compare_rates(&opts->cmp, x, n, k, rate))) return st;
         for (size_t i = 0; i < k; i++) {
             out[i].rate[ph] = rate[i];
-            if (primary && i > 0) set_primary_rate(&out[i].primary, &rate[i]);
+            if (primary && i > 0)
+                set_primary(&out[i].primary, rate[i].cmp.diff, rate[i].cmp.diff_ci,
+                            rate[i].cmp.p_value, rate[i].p_adjusted, &rate[i].seq,
+                            rate[i].cmp.lift);
         }
     }
 
@@ -147,7 +130,10 @@ ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arm
         for (size_t i = 0; i < k; i++) {
             out[i].revenue_vs = mean[i];
             if (opts->metric == AB_METRIC_REVENUE && i > 0)
-                set_primary_mean(&out[i].primary, &mean[i], out[0].revenue.mean);
+                set_primary(&out[i].primary, mean[i].welch.diff, mean[i].welch.diff_ci,
+                            mean[i].welch.p_value, mean[i].p_adjusted, &mean[i].seq,
+                            out[0].revenue.mean != 0.0 ? mean[i].welch.diff / out[0].revenue.mean
+                                                       : NAN);
         }
     }
 
@@ -160,8 +146,10 @@ ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arm
         for (size_t i = 0; i < k; i++) {
             out[i].nps = nps[i];
             out[i].nps_vs = npsv[i];
+            /* A difference of scores has no meaningful ratio: no lift. */
             if (opts->metric == AB_METRIC_NPS && i > 0)
-                set_primary_nps(&out[i].primary, &npsv[i]);
+                set_primary(&out[i].primary, npsv[i].cmp.diff, npsv[i].cmp.diff_ci,
+                            npsv[i].cmp.p_value, npsv[i].p_adjusted, &npsv[i].seq, NAN);
         }
     }
     return AB_OK;

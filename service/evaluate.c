@@ -151,10 +151,6 @@ ab_status ab_evaluate(ab_live *e, int64_t now_ms, ab_evaluation *ev)
         ab_arm_status was = m->status;
         ab_arm_status now = ab_arm_judge(c->method, c->alpha, ev->res[i].primary.p_adjusted,
                                          ev->res[i].primary.effect, ready, was);
-        /* An undefined sequential test (V = 0) is never significant. */
-        if (c->method == AB_METHOD_SEQUENTIAL && !isfinite(ev->res[i].primary.sequential_p) &&
-            was != AB_ARM_BETTER && was != AB_ARM_WORSE)
-            now = ready ? AB_ARM_COLLECTING : now;
         if ((now == AB_ARM_BETTER || now == AB_ARM_WORSE) && m->significant_since == 0) {
             m->significant_since = now_ms;
             ev->newly[ev->nnewly++] = i;

@@ -26,11 +26,6 @@ void ab_log_set_level(ab_log_level level)
     current = level;
 }
 
-int ab_log_enabled(ab_log_level level)
-{
-    return level >= current;
-}
-
 void ab_log(ab_log_level level, const char *fmt, ...)
 {
     static const char *const tags[] = {"debug", "info", "warn", "error"};

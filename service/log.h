@@ -7,7 +7,6 @@ typedef enum { AB_LOG_DEBUG = 0, AB_LOG_INFO, AB_LOG_WARN, AB_LOG_ERROR } ab_log
 /* "debug", "info", "warn" (or "warning"), "error"; -1 when unknown. */
 int ab_log_parse_level(const char *s, ab_log_level *out);
 void ab_log_set_level(ab_log_level level);
-int ab_log_enabled(ab_log_level level);
 
 /* Writes "2026-11-23T05:00:00.123Z level message\n" when level is enabled.
  * Never call from a signal handler. */

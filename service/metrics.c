@@ -11,11 +11,6 @@ static const char *const route_names[AB_ROUTE_COUNT] = {
     "analyze", "sample_size", "healthz", "metrics", "other"};
 static const char *const type_names[3] = {"exposure", "conversion", "nps"};
 
-const char *ab_route_name(ab_route r)
-{
-    return (unsigned)r < AB_ROUTE_COUNT ? route_names[r] : "other";
-}
-
 void ab_metrics_request(ab_metrics *m, ab_route route, int code)
 {
     size_t i;

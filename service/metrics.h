@@ -29,7 +29,6 @@ typedef struct ab_metrics {
     uint64_t webhooks_sent, webhooks_failed;
 } ab_metrics;
 
-const char *ab_route_name(ab_route r);
 void ab_metrics_request(ab_metrics *m, ab_route route, int code);
 void ab_metrics_commit(ab_metrics *m, double seconds, int ok);
 /* Appends the exposition text; users is the gauge of tracked users. */
