@@ -75,6 +75,16 @@ static void nan_revenue(ab_arm_result *out, ab_mean_vs_control *mean, size_t k)
     }
 }
 
+double ab_analysis_primary_value(const ab_analysis_opts *opts, const ab_arm_counts *a,
+                                 const ab_arm_result *r)
+{
+    switch (opts->metric) {
+    case AB_METRIC_REVENUE: return r->revenue.mean;
+    case AB_METRIC_NPS: return r->nps.score;
+    default: return a->users > 0 ? a->conversions[opts->phase] / a->users : NAN;
+    }
+}
+
 ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arms,
                           size_t k, ab_arm_result *out)
 {

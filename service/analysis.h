@@ -55,6 +55,12 @@ typedef struct {
     ab_primary primary;
 } ab_arm_result;
 
+/* One arm's value of the primary metric: its rate at the goal phase, its
+ * revenue per user or its NPS score (r from ab_analysis_run); NaN when
+ * undefined. */
+double ab_analysis_primary_value(const ab_analysis_opts *opts, const ab_arm_counts *a,
+                                 const ab_arm_result *r);
+
 /* Runs every comparison the options ask for over k arms (arm 0 the control).
  * out has k entries. Returns AB_OK or the first failing status. */
 ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arms,

@@ -238,7 +238,7 @@ static int parse_request(const json_t *body, analyze_req *rq, ab_error *err)
 static json_t *build_answer(const analyze_req *rq, const ab_arm_result *res, ab_error *err)
 {
     ab_arm_view view[AB_MAX_ARMS];
-    ab_arm_status status[AB_MAX_ARMS];
+    ab_verdict_arm arms[AB_MAX_ARMS];
     ab_verdict verdict;
     ab_verdict_context ctx;
     ab_chisq_result omni = {NAN, NAN, NAN}, srm = {NAN, NAN, NAN};
@@ -247,28 +247,44 @@ static json_t *build_answer(const analyze_req *rq, const ab_arm_result *res, ab_
     json_t *out = NULL;
 
     memset(&ctx, 0, sizeof ctx);
+    memset(view, 0, sizeof view);
+    memset(arms, 0, sizeof arms);
     for (size_t i = 0; i < rq->k; i++) {
+        const ab_primary *p = &res[i].primary;
+        int seq = rq->opts.cmp.method == AB_METHOD_SEQUENTIAL;
         x[i] = rq->arms[i].conversions[rq->opts.phase];
         n[i] = rq->arms[i].users;
         view[i].name = rq->names[i];
-        view[i].significant_since = NULL;
-        /* Stateless: no minimum duration to wait for, judged as it stands. */
-        status[i] = view[i].status =
-            i ? ab_arm_judge(rq->opts.cmp.method, rq->opts.cmp.alpha,
-                             res[i].primary.p_adjusted, res[i].primary.effect, 1,
-                             AB_ARM_COLLECTING)
-              : AB_ARM_COLLECTING;
+        if (!i) continue;
+        /* Stateless: no minimum duration, no plan and no history: judged
+         * as it stands, without futility. */
+        arms[i].ci = seq ? p->sequential_ci : p->effect_ci;
+        arms[i].status = view[i].status =
+            seq ? ab_arm_judge_sequential(rq->opts.cmp.alpha, p->p_adjusted, arms[i].ci,
+                                          p->effect, NAN, 1)
+                : ab_arm_judge_fixed(rq->opts.cmp.alpha, p->p_adjusted, p->effect);
+        arms[i].p = p->p_adjusted;
+    }
+    for (size_t i = 1; i < rq->k; i++) {
+        arms[i].value = ab_analysis_primary_value(&rq->opts, &rq->arms[i], &res[i]);
+        arms[i].control = ab_analysis_primary_value(&rq->opts, &rq->arms[0], &res[0]);
     }
     if (rq->opts.metric == AB_METRIC_CONVERSION &&
         ab_chisq_homogeneity(x, n, rq->k, &omni) != AB_OK)
         goto numeric;
     if (rq->has_weights && ab_srm_check(n, rq->weights, rq->k, &srm, &alert) != AB_OK)
         goto numeric;
+    ctx.names = (const char *const *)rq->names;
+    ctx.k = rq->k;
+    ctx.metric = rq->opts.metric;
+    ctx.phase = rq->opts.phase;
+    ctx.method = rq->opts.cmp.method;
+    ctx.mde = NAN;
     ctx.srm_alert = alert;
     ctx.srm_observed = n;
     ctx.srm_p = srm.p_value;
     ctx.progress = ctx.days_remaining = ctx.days_running = NAN;
-    ab_verdict_decide(&rq->opts, rq->names, status, res, rq->k, &ctx, &verdict);
+    ab_verdict_decide(&ctx, arms, &verdict);
 
     out = json_object();
     if (!out ||

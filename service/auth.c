@@ -19,7 +19,7 @@ static int scope_of(const char *s, unsigned *out)
     if (!strcmp(s, "ingest")) return *out = AB_SCOPE_INGEST, 0;
     if (!strcmp(s, "read")) return *out = AB_SCOPE_READ, 0;
     if (!strcmp(s, "admin"))
-        return *out = AB_SCOPE_ADMIN | AB_SCOPE_INGEST | AB_SCOPE_READ, 0;
+        return *out = AB_SCOPE_ALL, 0;
     return -1;
 }
 
@@ -90,11 +90,13 @@ fail:
     return -1;
 }
 
-ab_auth_result ab_auth_check(const ab_auth *a, const char *token, size_t len, unsigned need)
+ab_auth_result ab_auth_check(const ab_auth *a, const char *token, size_t len, unsigned need,
+                             unsigned *held)
 {
     unsigned scopes = 0;
     int known = 0;
     uint64_t h;
+    if (held) *held = 0;
     if (!token || len == 0) return AB_AUTH_MISSING;
     if (len > MAX_TOKEN) return AB_AUTH_INVALID;
     h = ab_siphash24(a->key, token, len);
@@ -105,6 +107,7 @@ ab_auth_result ab_auth_check(const ab_auth *a, const char *token, size_t len, un
         scopes |= hit ? a->tokens[i].scopes : 0;
     }
     if (!known) return AB_AUTH_INVALID;
+    if (held) *held = scopes;
     return (scopes & need) == need ? AB_AUTH_OK : AB_AUTH_FORBIDDEN;
 }
 

@@ -9,6 +9,8 @@
 #include "error.h"
 
 enum { AB_SCOPE_INGEST = 1u, AB_SCOPE_READ = 2u, AB_SCOPE_ADMIN = 4u };
+/* What a request holds on a daemon without tokens: everything. */
+#define AB_SCOPE_ALL (AB_SCOPE_INGEST | AB_SCOPE_READ | AB_SCOPE_ADMIN)
 
 typedef struct {
     uint64_t hash;    /* keyed hash of the token; the token itself is not kept */
@@ -33,10 +35,14 @@ typedef enum {
     AB_AUTH_FORBIDDEN   /* known token without the scope: 403 */
 } ab_auth_result;
 
-/* Checks token (len bytes; NULL when none) for the scope `need`. The time
- * taken does not depend on how much of a stored token matches: tokens are
- * compared as keyed hashes, every stored token each time. */
-ab_auth_result ab_auth_check(const ab_auth *a, const char *token, size_t len, unsigned need);
+/* Checks token (len bytes; NULL when none) for the scope `need`. *held
+ * (when held is not NULL) is set to the scopes the token holds, 0 when it
+ * is unknown: a handler may allow more to some holders (an admin token may
+ * backfill events). The time taken does not depend on how much of a stored
+ * token matches: tokens are compared as keyed hashes, every stored token
+ * each time. */
+ab_auth_result ab_auth_check(const ab_auth *a, const char *token, size_t len, unsigned need,
+                             unsigned *held);
 
 void ab_auth_free(ab_auth *a);
 

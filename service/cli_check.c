@@ -26,6 +26,24 @@ static double num(const json_t *o, const char *k)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* "    guardrail revenue: failing (diff -1.2 [-1.9, -0.5], limit -0)" */
+static void print_guardrails(const json_t *guards)
+{
+    size_t i;
+    const json_t *g;
+    json_array_foreach(guards, i, g) {
+        const char *phase = json_string_value(json_object_get(g, "phase"));
+        const json_t *ci = json_object_get(g, "ci");
+        printf("    guardrail %s%s%s: %s, diff %+.4g", json_string_value(json_object_get(g, "metric")),
+               phase ? " at " : "", phase ? phase : "",
+               json_string_value(json_object_get(g, "status")), num(g, "diff"));
+        if (json_is_array(ci))
+            printf(" [%.4g, %.4g]", json_number_value(json_array_get(ci, 0)),
+                   json_number_value(json_array_get(ci, 1)));
+        printf(", must stay above %.4g\n", num(g, "threshold"));
+    }
+}
+
 static void print_summary(const char *id, const json_t *d)
 {
     const json_t *verdict = json_object_get(d, "verdict"), *vars = json_object_get(d, "variants");
@@ -44,6 +62,7 @@ static void print_summary(const char *id, const json_t *d)
             printf(" [%.4g, %.4g]", json_number_value(json_array_get(ci, 0)),
                    json_number_value(json_array_get(ci, 1)));
         printf("  p_adj %.4g\n", num(v, "p_adjusted"));
+        print_guardrails(json_object_get(v, "guardrails"));
     }
     if (isfinite(num(d, "progress"))) {
         printf("  progress %.0f %% of the planned sample", 100.0 * num(d, "progress"));
@@ -91,7 +110,9 @@ static int exit_code(const json_t *d, const char *variant, char *why, size_t len
         snprintf(why, len, "%s wins, not %s", winner, variant);
         return AB_CHECK_CONTROL;
     }
-    if (status && (!strcmp(status, "worse") || !strcmp(status, "no_effect")))
+    /* keep_control covers a winner whose guardrail fails as well. */
+    if (!strcmp(decision, "keep_control") ||
+        (status && (!strcmp(status, "worse") || !strcmp(status, "no_effect"))))
         return AB_CHECK_CONTROL;
     return AB_CHECK_RUNNING;
 }

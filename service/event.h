@@ -48,15 +48,49 @@ typedef struct {
     size_t nerr_total;         /* errors found */
 } ab_event_batch;
 
-/* Latest accepted event time: 9999-12-31T23:59:59.999Z. */
+/* The latest time RFC 3339 can write: 9999-12-31T23:59:59.999Z. */
 #define AB_TS_MAX_MS 253402300799999LL
 
-/* Parses body (len bytes) into events allocated from arena. now_ms is the
- * arrival time used when an event has no ts. Every event is validated
- * (fields, types, lengths, experiment known and running, variant known,
- * phase, score, finite value; unknown keys are rejected; JSON null counts as
- * an absent key). Returns 0 when all events are valid: batch->events[0..n)
- * are then usable until the arena is reset (user/id copied into it).
+/* ---- the ts window (SPEC section 4): every limit on an event's time ------
+ * A ts a sender may give lies between a floor and a few minutes after the
+ * request's arrival. The floor is 2000-01-01 for senders that may backfill
+ * history (an admin token, or a daemon without tokens), and 72 hours before
+ * arrival for the rest (a token with only the ingest scope: late beacons and
+ * offline queues, not history). Stored events are replayed without it. */
+
+/* Earliest ts from anyone: 2000-01-01T00:00:00Z. Earlier times are clock
+ * or unit errors (1970 is an unset clock), never data. */
+#define AB_TS_MIN_MS 946684800000LL
+/* How far after arrival a ts may lie: clients' clocks run a little ahead;
+ * more is a wrong clock, and such an event would stretch the experiment's
+ * days into the future. */
+#define AB_TS_AHEAD_MS (5 * 60 * 1000LL)
+/* How old a ts a sender that may not backfill may send. */
+#define AB_TS_LATE_MS (72 * 3600 * 1000LL)
+/* Integer ts below 10^11 (milliseconds of March 1973; as seconds, year
+ * 5138) are named in the error as probably epoch seconds. */
+#define AB_TS_SECONDS_BELOW 100000000000LL
+
+typedef struct {
+    int64_t now_ms;      /* arrival: the ts of events without one; a ts may
+                            be up to AB_TS_AHEAD_MS later */
+    int64_t earliest_ms; /* earliest ts accepted: AB_TS_MIN_MS, or later for
+                            a sender that may not backfill (errors say an
+                            admin token is needed) */
+} ab_ts_window;
+
+/* The window of a request arriving at now_ms. may_backfill: whether its
+ * sender may send history of any age; otherwise a ts at most AB_TS_LATE_MS
+ * before now_ms. */
+ab_ts_window ab_ts_window_at(int64_t now_ms, int may_backfill);
+
+/* Parses body (len bytes) into events allocated from arena. window gives
+ * the arrival time (the ts of events without one) and the range of ts
+ * accepted. Every event is validated (fields, types, lengths, experiment
+ * known and running, variant known, phase, score, finite value, ts in the
+ * window; unknown keys are rejected; JSON null counts as an absent key).
+ * Returns 0 when all events are valid: batch->events[0..n) are then usable
+ * until the arena is reset (user/id copied into it).
  * Returns -1 when the body is not JSON/NDJSON at all or any event is
  * invalid: then err says why (400; batch->n is 0) and batch->errors lists up
  * to max_errors per-index errors (nerr_total counts them all). The index of
@@ -65,7 +99,7 @@ typedef struct {
  * events". More than max_events events: err->status 413, nothing parsed
  * further. Out of memory: 500. Thread-safe when lookup is; lookup is asked
  * again only when the experiment id differs from the previous event's. */
-int ab_event_parse_body(const char *body, size_t len, int64_t now_ms,
+int ab_event_parse_body(const char *body, size_t len, const ab_ts_window *window,
                         ab_experiment_lookup lookup, void *lookup_ctx, size_t max_events,
                         size_t max_errors, ab_arena *arena, ab_event_batch *batch,
                         ab_error *err);

@@ -79,7 +79,7 @@ static int field_of(const char *k, size_t len)
 
 /* State shared by the events of one body. */
 typedef struct {
-    int64_t now_ms;
+    ab_ts_window window;
     ab_experiment_lookup lookup;
     void *lookup_ctx;
     ab_arena *arena;
@@ -239,6 +239,45 @@ static int parse_phase(const char *s, size_t len, ab_phase *out)
     return ab_phase_parse(s, len, out);
 }
 
+ab_ts_window ab_ts_window_at(int64_t now_ms, int may_backfill)
+{
+    ab_ts_window w;
+    w.now_ms = now_ms;
+    w.earliest_ms = AB_TS_MIN_MS;
+    if (!may_backfill && now_ms - AB_TS_LATE_MS > AB_TS_MIN_MS)
+        w.earliest_ms = now_ms - AB_TS_LATE_MS;
+    return w;
+}
+
+/* Whether ts (read from v) lies in the window; else -1 with msg saying
+ * which edge it crossed and what to do, quoting the value as sent. The
+ * floor comes first: a 1970 time is a clock or unit error for everyone,
+ * not a backfill an admin token would allow. */
+static int ts_in_window(const ab_ts_window *w, const raw_val *v, int64_t ts, char *msg)
+{
+    char q[40], shown[48], edge[32];
+
+    if (ts >= w->earliest_ms && ts >= AB_TS_MIN_MS && ts <= w->now_ms + AB_TS_AHEAD_MS) return 0;
+    if (v->kind == RV_STRING)
+        snprintf(shown, sizeof shown, "\"%s\"", clip(q, sizeof q, v->s, v->len));
+    else
+        snprintf(shown, sizeof shown, "%lld", (long long)ts);
+    if (ts < AB_TS_MIN_MS) {
+        ab_time_format_rfc3339(AB_TS_MIN_MS, edge, sizeof edge);
+        if (v->kind == RV_INT && ts < AB_TS_SECONDS_BELOW)
+            return fail(msg, "\"ts\" %s is before %.10s: it looks like epoch seconds; send epoch "
+                        "milliseconds (x 1000) or an RFC 3339 time", shown, edge);
+        return fail(msg, "\"ts\" %s is before %.10s, the earliest time accepted", shown, edge);
+    }
+    if (ts >= w->earliest_ms) {
+        ab_time_format_rfc3339(w->now_ms, edge, sizeof edge);
+        return fail(msg, "\"ts\" %s is more than %lld minutes after arrival (%s): check the "
+                    "sender's clock", shown, AB_TS_AHEAD_MS / 60000, edge);
+    }
+    return fail(msg, "\"ts\" %s is more than %lld hours before arrival: backfilling history "
+                "needs an admin token", shown, (long long)((w->now_ms - w->earliest_ms) / 3600000));
+}
+
 /* Validates r into *ev. Returns 0, or -1 with msg (MSG_MAX bytes) saying
  * which field is wrong and how; -2 when out of memory. */
 static int validate(parse_ctx *c, const raw_event *r, ab_event *ev, char *msg)
@@ -346,8 +385,8 @@ static int validate(parse_ctx *c, const raw_event *r, ab_event *ev, char *msg)
             return fail(msg, "\"id\" must be 1 to %d bytes, not %zu", EVENT_ID_MAX, ev->id_len);
     }
 
-    /* ts: RFC 3339 or integer epoch milliseconds, 1970..9999 */
-    ev->ts_ms = c->now_ms;
+    /* ts: RFC 3339 or integer epoch milliseconds, within the window */
+    ev->ts_ms = c->window.now_ms;
     if (present(&f[F_TS])) {
         const raw_val *v = &f[F_TS];
         if (v->kind == RV_STRING) {
@@ -359,8 +398,7 @@ static int validate(parse_ctx *c, const raw_event *r, ab_event *ev, char *msg)
         } else {
             return fail(msg, "\"ts\" must be an RFC 3339 string or integer epoch milliseconds");
         }
-        if (ev->ts_ms < 0 || ev->ts_ms > AB_TS_MAX_MS)
-            return fail(msg, "\"ts\" must lie between 1970 and the end of 9999");
+        if (ts_in_window(&c->window, v, ev->ts_ms, msg)) return -1;
     }
 
     /* Copy the strings out of the body/JSON (gone after we return), both in
@@ -859,7 +897,7 @@ static int parse_body(parse_ctx *c, const char *body, size_t len, size_t max_eve
     return ab_error_set(err, 400, "body must be a JSON object, an array of objects or NDJSON");
 }
 
-int ab_event_parse_body(const char *body, size_t len, int64_t now_ms,
+int ab_event_parse_body(const char *body, size_t len, const ab_ts_window *window,
                         ab_experiment_lookup lookup, void *lookup_ctx, size_t max_events,
                         size_t max_errors, ab_arena *arena, ab_event_batch *batch,
                         ab_error *err)
@@ -868,7 +906,7 @@ int ab_event_parse_body(const char *body, size_t len, int64_t now_ms,
 
     memset(batch, 0, sizeof *batch);
     memset(&c, 0, sizeof c);
-    c.now_ms = now_ms;
+    c.window = *window;
     c.lookup = lookup;
     c.lookup_ctx = lookup_ctx;
     c.arena = arena;

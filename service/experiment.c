@@ -1,4 +1,6 @@
-/* experiment.c — experiment configs (SPEC 3): PUT body validation with defaults, JSON rendering, structure checks. */
+/* experiment.c — experiment configs (SPEC 3): PUT body validation with
+ * defaults, JSON rendering, structure checks and the test definition (what
+ * a change must restart monitoring for). */
 #include "experiment.h"
 
 #include <math.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "event.h"
 #include "jsonin.h"
 
 #define DESCRIPTION_MAX 1024
@@ -25,9 +28,10 @@
 static const char *const body_keys[] = {
     "id", "description", "phase", "variants", "factors", "weights", "metric",
     "alpha", "power", "mde", "baseline", "method", "sequential_tuning",
-    "correction", "min_days", "min_users", "webhook", NULL,
+    "correction", "min_days", "min_users", "guardrails", "webhook", NULL,
 };
 static const char *const factor_keys[] = {"name", "levels", NULL};
+static const char *const guardrail_keys[] = {"metric", "phase", "margin", NULL};
 
 int ab_experiment_id_valid(const char *id, size_t len)
 {
@@ -353,24 +357,29 @@ static const char *webhook_problem(const char *s, size_t len)
     return NULL;
 }
 
-/* A number field as read_number gives it: rounded to the 15 significant
- * digits that GET answers show (http.c renders JSON_REAL_PRECISION(15)),
- * then range-checked like ab_jin_number. A client may PUT back what it
- * fetched; unrounded, a value next to a bound did not survive that (power
- * 0.99999999999999989 was accepted, GET showed 1.0 and the PUT failed).
- * Digits beyond the 15th mean nothing to anyone setting up a test. */
+/* Every number of a config is kept to the 15 significant digits that GET
+ * answers show (http.c renders JSON_REAL_PRECISION(15)). A client may PUT
+ * back what it fetched; unrounded, a value next to a bound did not survive
+ * that (power 0.99999999999999989 was accepted, GET showed 1.0 and the PUT
+ * failed). Digits beyond the 15th mean nothing to anyone setting up a test. */
+static double round15(double d)
+{
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.15g", d);
+    return strtod(buf, NULL);
+}
+
+/* A number field, rounded by round15, then range-checked like ab_jin_number. */
 static int read_number(const json_t *body, const char *key, double lo, double hi, int open,
                        double *out, int *present, ab_error *err)
 {
-    char buf[40];
     double d;
     int had;
 
     if (ab_jin_number(body, key, NULL, -HUGE_VAL, HUGE_VAL, 0, &d, &had, err)) return -1;
     if (present) *present = had;
     if (!had) return 0;
-    snprintf(buf, sizeof buf, "%.15g", d);
-    d = strtod(buf, NULL);
+    d = round15(d);
     if (!isfinite(d) || (open ? !(d > lo && d < hi) : !(d >= lo && d <= hi)))
         return ab_error_set(err, 400, "%s: must be %s %g and %g", key,
                             open ? "strictly between" : "between", lo, hi);
@@ -384,6 +393,120 @@ static int read_word(const json_t *body, const char *key, const char **s, ab_err
 {
     *s = NULL;
     return ab_jin_string(body, key, NULL, s, NULL, err);
+}
+
+#define GUARDRAIL_FORM                                                                  \
+    "{\"metric\": \"conversion\"|\"revenue\"|\"nps\", \"phase\": (conversion only), "        \
+    "\"margin\": from 0 to below 1}"
+
+static int same_guardrail(const ab_guardrail *a, const ab_guardrail *b)
+{
+    /* Revenue and NPS count every user: only conversion has a phase. */
+    return a->metric == b->metric && (a->metric != AB_METRIC_CONVERSION || a->phase == b->phase);
+}
+
+/* "revenue", or "conversion at decision", for errors. */
+static void guardrail_label(ab_metric m, ab_phase ph, char *buf, size_t size)
+{
+    if (m == AB_METRIC_CONVERSION)
+        snprintf(buf, size, "conversion at %s", ab_phase_name(ph));
+    else
+        snprintf(buf, size, "%s", ab_metric_name(m));
+}
+
+/* One guardrail object into cfg->guardrails[i]; needs the primary metric
+ * and phase parsed already. */
+static int parse_guardrail(const json_t *go, size_t i, ab_experiment_config *cfg,
+                           ab_error *err)
+{
+    char where[32], label[64];
+    const char *s = NULL;
+    char low[32];
+    double margin = 0.0;
+    int present;
+    ab_guardrail g = {AB_METRIC_CONVERSION, cfg->phase, 0.0};
+
+    snprintf(where, sizeof where, "guardrails[%zu]", i);
+    if (!json_is_object(go))
+        return ab_error_set(err, 400, "%s: must be an object " GUARDRAIL_FORM, where);
+    if (ab_jin_known_keys(go, guardrail_keys, where, err)) {
+        /* Say what is allowed: the text has room, its fields are short. */
+        size_t n = strlen(err->text);
+        snprintf(err->text + n, sizeof err->text - n, " (metric, phase and margin are allowed)");
+        return -1;
+    }
+
+    if (ab_jin_string(go, "metric", where, &s, NULL, err)) return -1;
+    if (!s)
+        return ab_error_set(err, 400, "%s.metric: required (conversion, revenue or nps)", where);
+    if (lower_copy(s, low, sizeof low) || ab_metric_parse(low, &g.metric))
+        return ab_error_set(err, 400,
+                            "%s.metric: unknown metric \"%.*s\" (conversion, revenue or nps)",
+                            where, ab_jin_quote_len(s, 64), s);
+
+    s = NULL;
+    if (ab_jin_string(go, "phase", where, &s, &present, err)) return -1;
+    if (present && g.metric != AB_METRIC_CONVERSION)
+        return ab_error_set(err, 400,
+                            "%s.phase: only a conversion guardrail has a phase (%s counts "
+                            "every user); leave it out",
+                            where, ab_metric_name(g.metric));
+    /* Absent, a conversion guardrail watches the experiment's own phase. */
+    if (s && ab_phase_parse(s, strlen(s), &g.phase))
+        return ab_error_set(err, 400,
+                            "%s.phase: unknown phase \"%.*s\" (awareness, consideration, "
+                            "decision, retention, advocacy, or an alias)",
+                            where, ab_jin_quote_len(s, 64), s);
+    /* Unused for revenue and NPS; one fixed value keeps equal configs equal. */
+    if (g.metric != AB_METRIC_CONVERSION) g.phase = AB_PHASE_DECISION;
+
+    if (ab_jin_number(go, "margin", where, -HUGE_VAL, HUGE_VAL, 0, &margin, &present, err))
+        return -1;
+    margin = round15(margin);
+    if (present && !(margin >= 0.0 && margin < 1.0))
+        return ab_error_set(err, 400,
+                            "%s.margin: must be from 0 to below 1, relative to the control "
+                            "(0.02: the variant may be 2 %% worse)",
+                            where);
+    g.margin = present ? margin : 0.0;
+
+    guardrail_label(g.metric, g.phase, label, sizeof label);
+    {
+        ab_guardrail primary = {cfg->metric, cfg->phase, 0.0};
+        if (same_guardrail(&g, &primary))
+            return ab_error_set(err, 400,
+                                "%s: the primary metric cannot be its own guardrail (%s is "
+                                "the experiment's metric)",
+                                where, label);
+    }
+    for (size_t j = 0; j < i; j++)
+        if (same_guardrail(&g, &cfg->guardrails[j]))
+            return ab_error_set(err, 400, "%s: duplicate guardrail (%s is guardrails[%zu])",
+                                where, label, j);
+    cfg->guardrails[i] = g;
+    cfg->nguardrails = i + 1;
+    return 0;
+}
+
+/* null or absent: the default (every other metric with data, margin 0);
+ * []: none; else a list of guardrail objects. */
+static int parse_guardrails(const json_t *arr, ab_experiment_config *cfg, ab_error *err)
+{
+    size_t n;
+    cfg->guardrails_default = !arr || json_is_null(arr);
+    cfg->nguardrails = 0;
+    if (cfg->guardrails_default) return 0;
+    if (!json_is_array(arr))
+        return ab_error_set(err, 400,
+                            "guardrails: must be null (every other metric with data, margin "
+                            "0), [] (none) or a list of up to %d " GUARDRAIL_FORM,
+                            AB_MAX_GUARDRAILS);
+    n = json_array_size(arr);
+    if (n > AB_MAX_GUARDRAILS)
+        return ab_error_set(err, 400, "guardrails: at most %d, not %zu", AB_MAX_GUARDRAILS, n);
+    for (size_t i = 0; i < n; i++)
+        if (parse_guardrail(json_array_get(arr, i), i, cfg, err)) return -1;
+    return 0;
 }
 
 static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error *err)
@@ -497,6 +620,8 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
                             "or none)",
                             ab_jin_quote_len(s, 64), s);
 
+    if (parse_guardrails(json_object_get(body, "guardrails"), cfg, err)) return -1;
+
     if (read_number(body, "min_days", 0.0, MIN_DAYS_MAX, 0, &cfg->min_days, NULL, err))
         return -1;
     if (ab_jin_count(body, "min_users", NULL, &cfg->min_users, NULL, err)) return -1;
@@ -547,6 +672,7 @@ int ab_experiment_parse(const char *id, const json_t *body, ab_experiment_config
     out->correction = AB_CORRECT_HOLM;
     out->min_days = 7.0;
     out->min_users = 100.0;
+    out->guardrails_default = 1;
 
     if (parse_fields(body, out, err)) {
         ab_experiment_free(out);
@@ -567,6 +693,29 @@ static int put(json_t *obj, const char *key, json_t *value)
 {
     /* json_object_set_new frees value on failure and rejects NULL. */
     return json_object_set_new(obj, key, value);
+}
+
+/* New reference: the guardrails as PUT takes them, null for the default.
+ * A conversion guardrail names its phase even when it was left out, so
+ * that a later change of the experiment's phase does not move it. */
+static json_t *guardrails_json(const ab_experiment_config *cfg)
+{
+    json_t *arr;
+    if (cfg->guardrails_default) return json_null();
+    if (!(arr = json_array())) return NULL;
+    for (size_t i = 0; i < cfg->nguardrails && i < AB_MAX_GUARDRAILS; i++) {
+        const ab_guardrail *g = &cfg->guardrails[i];
+        json_t *o = json_object();
+        if (json_array_append_new(arr, o) ||
+            put(o, "metric", json_string(ab_metric_name(g->metric))) ||
+            (g->metric == AB_METRIC_CONVERSION &&
+             put(o, "phase", json_string(ab_phase_name(g->phase)))) ||
+            put(o, "margin", number_json(g->margin))) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
 }
 
 json_t *ab_experiment_to_json(const ab_experiment_config *cfg)
@@ -591,6 +740,7 @@ json_t *ab_experiment_to_json(const ab_experiment_config *cfg)
         put(o, "correction", json_string(ab_correction_name(cfg->correction))) ||
         put(o, "min_days", number_json(cfg->min_days)) ||
         put(o, "min_users", number_json(cfg->min_users)) ||
+        put(o, "guardrails", guardrails_json(cfg)) ||
         put(o, "webhook", cfg->webhook ? json_string(cfg->webhook) : json_null()))
         goto fail;
     variants = json_object_get(o, "variants");
@@ -620,6 +770,152 @@ int ab_experiment_same_structure(const ab_experiment_config *a,
     if (!a->factors != !b->factors) return 0;
     if (a->factors && !json_equal(a->factors, b->factors)) return 0;
     return 1;
+}
+
+/* ---- The test definition ------------------------------------------------
+ * SPEC section 3: the fields a verdict is decided under. This table is the
+ * one place that says which they are; PUT's 409, the restart and the
+ * `changes` history all go by it. */
+
+static int same_number(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+static int same_guardrails(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    if (a->guardrails_default || b->guardrails_default)
+        return a->guardrails_default == b->guardrails_default;
+    if (a->nguardrails != b->nguardrails) return 0;
+    /* A set: the order of the list decides nothing, and duplicates are
+     * refused, so equal sizes and a in b make the sets equal. */
+    for (size_t i = 0; i < a->nguardrails; i++) {
+        size_t j;
+        for (j = 0; j < b->nguardrails; j++)
+            if (same_guardrail(&a->guardrails[i], &b->guardrails[j]) &&
+                a->guardrails[i].margin == b->guardrails[j].margin)
+                break;
+        if (j == b->nguardrails) return 0;
+    }
+    return 1;
+}
+
+static int def_metric(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    return a->metric == b->metric;
+}
+static int def_phase(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    return a->phase == b->phase;
+}
+static int def_alpha(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    return same_number(a->alpha, b->alpha);
+}
+static int def_method(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    return a->method == b->method;
+}
+static int def_tuning(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    return same_number(a->tuning, b->tuning);
+}
+static int def_correction(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    return a->correction == b->correction;
+}
+static int def_mde(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    return same_number(a->mde, b->mde);
+}
+static int def_baseline(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    return same_number(a->baseline, b->baseline);
+}
+static int def_power(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    return same_number(a->power, b->power);
+}
+
+static const struct {
+    const char *name; /* the key of ab_experiment_to_json */
+    int (*same)(const ab_experiment_config *, const ab_experiment_config *);
+} definition[AB_DEFINITION_FIELDS] = {
+    {"metric", def_metric},         {"phase", def_phase},
+    {"alpha", def_alpha},           {"method", def_method},
+    {"sequential_tuning", def_tuning}, {"correction", def_correction},
+    {"mde", def_mde},               {"baseline", def_baseline},
+    {"power", def_power},           {"guardrails", same_guardrails},
+};
+
+size_t ab_experiment_definition_diff(const ab_experiment_config *a,
+                                     const ab_experiment_config *b,
+                                     const char *fields[AB_DEFINITION_FIELDS])
+{
+    size_t n = 0;
+    if (!a || !b) return 0;
+    for (size_t i = 0; i < AB_DEFINITION_FIELDS; i++)
+        if (!definition[i].same(a, b)) {
+            if (fields) fields[n] = definition[i].name;
+            n++;
+        }
+    return n;
+}
+
+json_t *ab_experiment_change_entry(const ab_experiment_config *old,
+                                   const ab_experiment_config *cur, int64_t at_ms)
+{
+    const char *fields[AB_DEFINITION_FIELDS];
+    char at[40];
+    size_t n;
+    json_t *entry, *names, *was, *now, *jold, *jcur;
+
+    if (!old || !cur) return NULL;
+    n = ab_experiment_definition_diff(old, cur, fields);
+    jold = ab_experiment_to_json(old);
+    jcur = ab_experiment_to_json(cur);
+    entry = json_object();
+    ab_time_format_rfc3339(at_ms, at, sizeof at);
+    /* The parts go into entry as soon as they exist so that one decref
+     * frees them all; they are filled in afterwards. */
+    if (!jold || !jcur || !entry || put(entry, "at", json_string(at)) ||
+        put(entry, "fields", json_array()) || put(entry, "old", json_object()) ||
+        put(entry, "new", json_object()) || put(entry, "restart_monitoring", json_true()))
+        goto fail;
+    names = json_object_get(entry, "fields");
+    was = json_object_get(entry, "old");
+    now = json_object_get(entry, "new");
+    for (size_t i = 0; i < n; i++) {
+        /* Values exactly as GET renders them: what a client compares with. */
+        json_t *a = json_object_get(jold, fields[i]), *b = json_object_get(jcur, fields[i]);
+        if (!a || !b || json_array_append_new(names, json_string(fields[i])) ||
+            json_object_set(was, fields[i], a) || json_object_set(now, fields[i], b))
+            goto fail;
+    }
+    json_decref(jold);
+    json_decref(jcur);
+    return entry;
+
+fail:
+    json_decref(entry);
+    json_decref(jold);
+    json_decref(jcur);
+    return NULL;
+}
+
+int ab_experiment_take_restart(json_t *body, int *restart, ab_error *err)
+{
+    json_t *v = json_object_get(body, "restart_monitoring");
+    *restart = 0;
+    if (!v) return 0;
+    if (!json_is_null(v) && !json_is_boolean(v))
+        return ab_error_set(err, 400,
+                            "restart_monitoring: must be true or false (true: apply a change "
+                            "of the test definition and start monitoring again)");
+    *restart = json_is_true(v);
+    if (json_object_del(body, "restart_monitoring"))
+        return ab_error_set(err, 500, "internal error: cannot take restart_monitoring");
+    return 0;
 }
 
 int ab_experiment_variant_index(const ab_experiment_config *cfg, const char *name,

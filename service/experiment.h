@@ -1,10 +1,12 @@
 /* experiment.h — an experiment's configuration (SPEC section 3): parsed
- * and validated from a PUT body, rendered back, compared for structure. */
+ * and validated from a PUT body, rendered back, compared for structure and
+ * for its test definition. */
 #ifndef ABSTAT_EXPERIMENT_H
 #define ABSTAT_EXPERIMENT_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "abstat/stats.h"
 #include "analysis.h"
@@ -17,6 +19,15 @@
  * AB_VARIANT_NAME_MAX bytes) per factor, joined by '/'. Variant names given
  * in "variants" stay within AB_VARIANT_NAME_MAX. */
 #define AB_VARIANT_CELL_MAX (AB_MAX_FACTORS * (AB_VARIANT_NAME_MAX + 1) - 1)
+
+/* A metric a winner must not harm (SPEC section 3, "guardrails"). */
+#define AB_MAX_GUARDRAILS 8
+typedef struct {
+    ab_metric metric;
+    ab_phase phase;              /* the phase of a conversion guardrail */
+    double margin;               /* non-inferiority margin relative to the control's
+                                  * value: 0.02 lets the variant be 2 % worse */
+} ab_guardrail;
 
 typedef struct {
     char id[AB_ID_MAX + 1];
@@ -36,6 +47,12 @@ typedef struct {
     ab_correction correction;
     double min_days, min_users;
     char *webhook;               /* owned http:// URL, or NULL */
+    /* guardrails: null (the default) makes every metric other than the
+     * primary that has data a guardrail with margin 0; else the list
+     * (possibly empty). */
+    int guardrails_default;
+    size_t nguardrails;
+    ab_guardrail guardrails[AB_MAX_GUARDRAILS];
 } ab_experiment_config;
 
 /* Whether id (len bytes, not necessarily NUL-terminated) is a valid
@@ -58,6 +75,32 @@ json_t *ab_experiment_to_json(const ab_experiment_config *cfg);
  * change once events exist), else 0. */
 int ab_experiment_same_structure(const ab_experiment_config *a,
                                  const ab_experiment_config *b);
+
+/* The test definition (SPEC section 3): metric, phase, alpha, method,
+ * sequential_tuning, correction, mde, baseline, power, guardrails. Once
+ * events exist it changes only with "restart_monitoring": true. */
+#define AB_DEFINITION_FIELDS 10
+
+/* Which test-definition fields differ between a and b: fills fields (may
+ * be NULL) with their names, the keys of ab_experiment_to_json, in the
+ * order above, and returns how many (0: the same test). Guardrails compare
+ * as a set. The one home of what the test definition is. */
+size_t ab_experiment_definition_diff(const ab_experiment_config *a,
+                                     const ab_experiment_config *b,
+                                     const char *fields[AB_DEFINITION_FIELDS]);
+
+/* New reference: the entry of an experiment's `changes` for a monitoring
+ * restart at at_ms from config old to cur: {"at": RFC 3339, "fields":
+ * [...], "old": {field: value}, "new": {field: value}, "restart_monitoring":
+ * true}, values as ab_experiment_to_json renders them. NULL when out of
+ * memory. */
+json_t *ab_experiment_change_entry(const ab_experiment_config *old,
+                                   const ab_experiment_config *cur, int64_t at_ms);
+
+/* Takes the request option "restart_monitoring" out of a PUT body (it is
+ * not part of the config): *restart 1 for true, 0 for false, null or
+ * absent. A value of another type is an error (400). */
+int ab_experiment_take_restart(json_t *body, int *restart, ab_error *err);
 
 /* Index of variant `name` (len bytes), or -1. */
 int ab_experiment_variant_index(const ab_experiment_config *cfg, const char *name,

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "auth.h"
 #include "http.h"
 #include "ingest.h"
 #include "parse_pool.h"
@@ -24,9 +25,9 @@ static void *lookup(void *ctx, const char *id, size_t len, const ab_experiment_c
 #define MAX_ERRORS_LISTED 100
 
 int ab_handle_events_parse(ab_daemon *d, ab_pending *p, const char *body, size_t len,
-                           int64_t now_ms, ab_error *err)
+                           const ab_ts_window *window, ab_error *err)
 {
-    return ab_event_parse_body(body, len, now_ms, lookup, &d->reg, d->opt.max_batch,
+    return ab_event_parse_body(body, len, window, lookup, &d->reg, d->opt.max_batch,
                                MAX_ERRORS_LISTED, &p->arena, &p->batch, err);
 }
 
@@ -53,12 +54,16 @@ void ab_handle_events_finish(ab_daemon *d, ab_pending *p, int rc, const ab_error
     ab_pending_free(p);
 }
 
-void ab_handle_events(ab_daemon *d, struct evhttp_request *req)
+void ab_handle_events(ab_daemon *d, struct evhttp_request *req, unsigned held)
 {
     ab_error err = {0, ""};
     size_t len;
     const char *body = ab_http_body(req, &len);
     ab_pending *p;
+    /* Backfilling history is an admin's act (a token that ingests from
+     * web pages must not rewrite an experiment's past); an open daemon
+     * holds every scope. */
+    ab_ts_window window = ab_ts_window_at(ab_now_ms(), (held & AB_SCOPE_ADMIN) != 0);
 
     if (!body) {
         ab_http_error(req, 500, "out of memory reading the body");
@@ -71,8 +76,7 @@ void ab_handle_events(ab_daemon *d, struct evhttp_request *req)
     /* Large bodies are parsed on a worker; the completion comes back to
      * the loop and continues in ab_handle_events_finish. */
     if (len >= AB_PARSE_POOL_MIN_BODY &&
-        ab_parse_pool_submit(&d->parse_pool, p, body, len, ab_now_ms()) == 0)
+        ab_parse_pool_submit(&d->parse_pool, p, body, len, &window) == 0)
         return;
-    ab_handle_events_finish(d, p, ab_handle_events_parse(d, p, body, len, ab_now_ms(), &err),
-                            &err);
+    ab_handle_events_finish(d, p, ab_handle_events_parse(d, p, body, len, &window, &err), &err);
 }

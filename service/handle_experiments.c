@@ -24,18 +24,24 @@ static void change_end(ab_daemon *d)
     pthread_rwlock_unlock(&d->reg_lock);
 }
 
-/* New reference: the experiment's config, status and a few counts. */
+/* New reference: the experiment's config, status, test-definition history
+ * and a few counts. */
 static json_t *experiment_json(const ab_live *e)
 {
-    char created[40];
+    char created[40], since[40];
     double users = 0;
     json_t *o = ab_experiment_to_json(&e->cfg);
     if (!o) return NULL;
     for (size_t i = 0; i < e->cfg.k; i++) users += e->state.arms[i].users;
     ab_time_format_rfc3339(e->created_ms, created, sizeof created);
+    /* Never restarted: monitoring has run since the creation. */
+    ab_time_format_rfc3339(e->monitoring_since_ms ? e->monitoring_since_ms : e->created_ms,
+                           since, sizeof since);
     if (ab_jset(o, "id", json_string(e->cfg.id)) ||
         ab_jset(o, "status", json_string(e->stopped ? "stopped" : "running")) ||
         ab_jset(o, "created_at", json_string(created)) ||
+        ab_jset(o, "monitoring_since", json_string(since)) ||
+        ab_jset(o, "changes", e->changes ? json_deep_copy(e->changes) : json_array()) ||
         ab_jset(o, "events", ab_jcount(e->state.events + e->pending)) ||
         ab_jset(o, "users", ab_jcount(users))) {
         json_decref(o);
@@ -44,26 +50,36 @@ static json_t *experiment_json(const ab_live *e)
     return o;
 }
 
-/* Writes the experiment row (row->key 0 creates it) in its own transaction. */
-static int save(ab_daemon *d, const ab_experiment_config *cfg, ab_store_experiment *row,
-                ab_error *err)
+/* Writes the experiment row (row->key 0 creates it) with cfg and the
+ * test-definition history `changes` (NULL: none) in its own transaction;
+ * clear_monitor also drops the stored monitoring state in it. */
+static int save(ab_daemon *d, const ab_experiment_config *cfg, const json_t *changes,
+                int clear_monitor, ab_store_experiment *row, ab_error *err)
 {
     json_t *conf = ab_experiment_to_json(cfg);
     char *text = conf ? json_dumps(conf, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    char *hist = changes ? json_dumps(changes, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     int rc = -1;
     json_decref(conf);
-    if (!text) return ab_error_set(err, 500, "out of memory");
+    if (!text || (changes && !hist)) {
+        free(text);
+        free(hist);
+        return ab_error_set(err, 500, "out of memory");
+    }
     row->id = cfg->id;
     row->config = text;
+    row->changes = hist;
     if (ab_store_begin(d->store, err) == 0) {
         if (ab_store_put_experiment(d->store, row, err) == 0 &&
+            (!clear_monitor || ab_store_clear_monitor(d->store, row->key, err) == 0) &&
             ab_store_commit(d->store, err) == 0)
             rc = 0;
         else
             ab_store_rollback(d->store);
     }
     free(text);
-    row->config = NULL;
+    free(hist);
+    row->config = row->changes = NULL;
     return rc;
 }
 
@@ -105,15 +121,69 @@ void ab_handle_experiment_get(ab_daemon *d, struct evhttp_request *req, const ch
     ab_http_json(req, 200, experiment_json(e));
 }
 
+/* A config value for people: a name as it is, anything else as JSON.
+ * Caller frees; NULL when out of memory. */
+static char *value_text(const json_t *v)
+{
+    if (json_is_string(v)) return strdup(json_string_value(v));
+    return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+}
+
+/* "metric (conversion -> revenue), alpha (0.05 -> 0.01)" from a `changes`
+ * entry, for the log and the 409; cut (ending in "...") to fit size; ""
+ * when no field changed. */
+static void describe_change(const json_t *entry, char *buf, size_t size)
+{
+    const json_t *fields = json_object_get(entry, "fields");
+    const json_t *was = json_object_get(entry, "old"), *now = json_object_get(entry, "new");
+    size_t pos = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < json_array_size(fields) && pos < size; i++) {
+        const char *f = json_string_value(json_array_get(fields, i));
+        char *a = value_text(json_object_get(was, f));
+        char *b = value_text(json_object_get(now, f));
+        int n = snprintf(buf + pos, size - pos, "%s%s (%s -> %s)", i ? ", " : "", f ? f : "?",
+                         a ? a : "?", b ? b : "?");
+        free(a);
+        free(b);
+        if (n < 0) break;
+        pos += (size_t)n;
+    }
+    if (pos >= size && size > 4) memcpy(buf + size - 4, "...", 4);
+}
+
+/* The 409 for a test-definition change without "restart_monitoring": true,
+ * with the changed fields also as a list for programs. */
+static void refuse_definition_change(struct evhttp_request *req, const json_t *entry)
+{
+    char what[300];
+    json_t *body;
+    describe_change(entry, what, sizeof what);
+    body = json_pack("{s:s+,s:O}", "error", what,
+                     ": the test definition cannot change once events exist unless the body "
+                     "says \"restart_monitoring\": true, which starts monitoring again (the "
+                     "evidence gathered so far would otherwise decide under the new test)",
+                     "fields", json_object_get(entry, "fields"));
+    if (!body) {
+        ab_http_error(req, 500, "out of memory");
+        return;
+    }
+    ab_http_json(req, 409, body);
+}
+
 void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const char *id)
 {
     ab_error err = {0, ""};
     ab_experiment_config cfg;
-    ab_store_experiment row = {0, NULL, NULL, 0, 0};
+    ab_store_experiment row = {0, NULL, NULL, 0, 0, 0, NULL};
     size_t len;
     const char *body = ab_http_body(req, &len);
-    json_t *doc;
+    json_t *doc, *entry = NULL, *changes_new = NULL;
     ab_live *e;
+    int restart_asked, has_events, restart = 0;
+    int64_t now = ab_now_ms();
+    char what[300] = "";
 
     if (!body) {
         ab_http_error(req, 500, "out of memory reading the body");
@@ -123,7 +193,8 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
         ab_http_fail(req, &err);
         return;
     }
-    if (ab_experiment_parse(id, doc, &cfg, &err)) {
+    if (ab_experiment_take_restart(doc, &restart_asked, &err) ||
+        ab_experiment_parse(id, doc, &cfg, &err)) {
         json_decref(doc);
         ab_http_fail(req, &err);
         return;
@@ -132,20 +203,53 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
     /* Events queued before this request belong to the old configuration. */
     ab_ingest_flush(&d->ingest);
     e = ab_registry_get(&d->reg, id, strlen(id));
-    if (e && e->state.events + e->pending > 0 && !ab_experiment_same_structure(&e->cfg, &cfg)) {
+    has_events = e && e->state.events + e->pending > 0;
+    if (has_events && !ab_experiment_same_structure(&e->cfg, &cfg)) {
         ab_experiment_free(&cfg);
         ab_http_error(req, 409, "variants, factors and weights of \"%s\" cannot change once "
                                 "events exist (delete the experiment to start over)", id);
         return;
     }
+    if (has_events &&
+        (restart_asked || ab_experiment_definition_diff(&e->cfg, &cfg, NULL) > 0)) {
+        /* Without events nothing has been monitored: a change needs no
+         * restart and leaves no history. */
+        if (!(entry = ab_experiment_change_entry(&e->cfg, &cfg, now))) {
+            ab_experiment_free(&cfg);
+            ab_http_error(req, 500, "out of memory");
+            return;
+        }
+        if (!restart_asked) {
+            ab_experiment_free(&cfg);
+            refuse_definition_change(req, entry);
+            json_decref(entry);
+            return;
+        }
+        /* The history with this change, swapped in only once it is stored:
+         * a failed save must leave the experiment as it was. */
+        describe_change(entry, what, sizeof what);
+        if (!(changes_new = e->changes ? json_copy(e->changes) : json_array()) ||
+            json_array_append_new(changes_new, entry)) {
+            json_decref(changes_new);
+            if (!changes_new) json_decref(entry);
+            ab_experiment_free(&cfg);
+            ab_http_error(req, 500, "out of memory");
+            return;
+        }
+        restart = 1;
+    }
     if (e) {
         row.key = e->key;
         row.stopped = e->stopped;
         row.created_ms = e->created_ms;
+        row.monitoring_since_ms = restart ? now : e->monitoring_since_ms;
     } else {
-        row.created_ms = ab_now_ms();
+        row.created_ms = now;
     }
-    if (save(d, &cfg, &row, &err)) {
+    /* One transaction: the config, its history and, on a restart, the
+     * removal of the stored monitoring state of the old definition. */
+    if (save(d, &cfg, restart ? changes_new : e ? e->changes : NULL, restart, &row, &err)) {
+        json_decref(changes_new);
         ab_experiment_free(&cfg);
         ab_logerr("saving experiment %s failed: %s", id, err.text);
         ab_http_fail(req, &err);
@@ -160,9 +264,24 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
             ab_state_free(&e->state);
             ab_state_init(&e->state, e->cfg.k);
         }
+        if (restart) {
+            json_decref(e->changes);
+            e->changes = changes_new;
+            e->monitoring_since_ms = now;
+            /* No state of the old definition may decide under the new. */
+            ab_live_reset_monitoring(e);
+            /* The store's monitor rows were deleted in the same
+             * transaction, so the store already holds this empty state. */
+            e->mon_unsaved = 0;
+        }
         e->dirty = 1;
         change_end(d);
-        ab_info("experiment %s updated", id);
+        if (restart && what[0])
+            ab_info("experiment %s: monitoring restarted after a change of %s", id, what);
+        else if (restart)
+            ab_info("experiment %s: monitoring restarted on request (no field changed)", id);
+        else
+            ab_info("experiment %s updated", id);
         ab_http_json(req, 200, experiment_json(e));
         return;
     }
@@ -185,7 +304,7 @@ void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const c
 {
     ab_error err = {0, ""};
     ab_live *e = ab_registry_get(&d->reg, id, strlen(id));
-    ab_store_experiment row;
+    ab_store_experiment row = {0, NULL, NULL, 0, 0, 0, NULL};
 
     if (!e) {
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
@@ -196,7 +315,8 @@ void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const c
         row.key = e->key;
         row.stopped = 1;
         row.created_ms = e->created_ms;
-        if (save(d, &e->cfg, &row, &err)) {
+        row.monitoring_since_ms = e->monitoring_since_ms;
+        if (save(d, &e->cfg, e->changes, 0, &row, &err)) {
             ab_http_fail(req, &err);
             return;
         }

@@ -8,12 +8,13 @@
 
 #include "daemon.h"
 
-/* handle_events.c */
-void ab_handle_events(ab_daemon *d, struct evhttp_request *req);
+/* handle_events.c; held: the scopes of the request's token (AB_SCOPE_*;
+ * all of them without tokens), which decide how old its events may be. */
+void ab_handle_events(ab_daemon *d, struct evhttp_request *req, unsigned held);
 /* Parses body into p->batch (any thread, under the registry read lock when
- * not on the loop); 0 when every event is valid. */
+ * not on the loop) against window; 0 when every event is valid. */
 int ab_handle_events_parse(ab_daemon *d, ab_pending *p, const char *body, size_t len,
-                           int64_t now_ms, ab_error *err);
+                           const ab_ts_window *window, ab_error *err);
 /* On the loop: submits p to the group commit, or answers its errors. */
 void ab_handle_events_finish(ab_daemon *d, ab_pending *p, int rc, const ab_error *err);
 /* handle_experiments.c: id is validated, NUL-terminated. */

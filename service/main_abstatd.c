@@ -89,10 +89,25 @@ static int replay_experiment(void *arg, const ab_store_experiment *row)
         return -1;
     }
     json_decref(doc);
-    if (!(e = ab_live_new(&cfg, row->key, row->stopped, row->created_ms)) ||
-        ab_registry_add(&rc->d->reg, e)) {
-        ab_live_free(e);
+    if (!(e = ab_live_new(&cfg, row->key, row->stopped, row->created_ms))) {
         ab_experiment_free(&cfg);
+        ab_logerr("out of memory loading experiment %s", row->id);
+        return -1;
+    }
+    e->monitoring_since_ms = row->monitoring_since_ms;
+    if (row->changes) {
+        json_t *changes = ab_jin_parse_text(row->changes, &err);
+        if (!json_is_array(changes)) {
+            json_decref(changes);
+            ab_live_free(e);
+            ab_logerr("stored change history of experiment %s is unreadable", row->id);
+            return -1;
+        }
+        json_decref(e->changes);
+        e->changes = changes;
+    }
+    if (ab_registry_add(&rc->d->reg, e)) {
+        ab_live_free(e);
         ab_logerr("out of memory loading experiment %s", row->id);
         return -1;
     }
@@ -136,8 +151,15 @@ static int replay_monitor(void *arg, const ab_store_monitor *m)
     for (size_t i = 0; i < rc->d->reg.cap; i++) {
         ab_live *e = ab_registry_at(&rc->d->reg, i);
         if (!e || e->key != m->key) continue;
-        if (m->arm > 0 && (size_t)m->arm < e->cfg.k) {
+        if (m->arm == 0) {
+            e->watch.srm_min_p = m->min_p;
+            e->watch.srm_alert_since = m->status ? m->significant_since_ms : 0;
+            e->watch.plan_baseline = m->lo;
+            e->watch.plan_per_variant = m->hi;
+        } else if ((size_t)m->arm < e->cfg.k) {
             e->mon[m->arm].min_p = m->min_p;
+            e->mon[m->arm].ci.lo = m->lo;
+            e->mon[m->arm].ci.hi = m->hi;
             e->mon[m->arm].status = (ab_arm_status)m->status;
             e->mon[m->arm].significant_since = m->significant_since_ms;
         }

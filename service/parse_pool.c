@@ -31,7 +31,7 @@ static void *worker(void *arg)
          * the generation tells the loop whether they changed since. */
         pthread_rwlock_rdlock(&d->reg_lock);
         job->generation = d->reg_generation;
-        job->rc = ab_handle_events_parse(d, job->p, job->body, job->len, job->now_ms, &job->err);
+        job->rc = ab_handle_events_parse(d, job->p, job->body, job->len, &job->window, &job->err);
         pthread_rwlock_unlock(&d->reg_lock);
 
         pthread_mutex_lock(&pool->lock);
@@ -67,7 +67,7 @@ static void complete(ab_parse_pool *pool)
             ab_arena_reset(&job->p->arena);
             memset(&job->p->batch, 0, sizeof job->p->batch);
             memset(&job->err, 0, sizeof job->err);
-            job->rc = ab_handle_events_parse(pool->d, job->p, job->body, job->len, job->now_ms,
+            job->rc = ab_handle_events_parse(pool->d, job->p, job->body, job->len, &job->window,
                                              &job->err);
         }
         ab_handle_events_finish(pool->d, job->p, job->rc, &job->err);
@@ -104,14 +104,14 @@ int ab_parse_pool_start(ab_parse_pool *pool, struct ab_daemon *d, int nthreads)
 }
 
 int ab_parse_pool_submit(ab_parse_pool *pool, ab_pending *p, const char *body, size_t len,
-                         int64_t now_ms)
+                         const ab_ts_window *window)
 {
     ab_parse_job *job;
     if (!pool->nthreads || !(job = calloc(1, sizeof *job))) return -1;
     job->p = p;
     job->body = body;
     job->len = len;
-    job->now_ms = now_ms;
+    job->window = *window;
     pthread_mutex_lock(&pool->lock);
     if (pool->todo_tail) pool->todo_tail->next = job;
     else pool->todo = job;

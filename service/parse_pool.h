@@ -18,7 +18,7 @@ typedef struct ab_parse_job {
     ab_pending *p;             /* the request and its arena; batch filled by the worker */
     const char *body;          /* the request's input buffer: the loop leaves it alone */
     size_t len;
-    int64_t now_ms;
+    ab_ts_window window;       /* the request's arrival and ts range */
     uint64_t generation;       /* registry generation while parsing */
     int rc;
     ab_error err;
@@ -47,7 +47,7 @@ typedef struct {
 int ab_parse_pool_start(ab_parse_pool *pool, struct ab_daemon *d, int nthreads);
 /* Queues p's body; the completion (on the loop) submits or answers it. */
 int ab_parse_pool_submit(ab_parse_pool *pool, ab_pending *p, const char *body, size_t len,
-                         int64_t now_ms);
+                         const ab_ts_window *window);
 /* Waits for every queued job and completes them (at shutdown). */
 void ab_parse_pool_drain(ab_parse_pool *pool);
 void ab_parse_pool_stop(ab_parse_pool *pool);

@@ -93,13 +93,27 @@ ab_live *ab_live_new(ab_experiment_config *cfg, int64_t key, int stopped, int64_
     e->stopped = stopped;
     e->created_ms = created_ms;
     ab_state_init(&e->state, e->cfg.k);
-    e->dirty = 1;
+    if (!(e->changes = json_array())) {
+        *cfg = e->cfg;
+        free(e);
+        return NULL;
+    }
+    ab_live_reset_monitoring(e);
+    return e;
+}
+
+void ab_live_reset_monitoring(ab_live *e)
+{
     for (size_t i = 0; i < AB_MAX_ARMS; i++) {
         e->mon[i].min_p = NAN;
+        e->mon[i].ci.lo = e->mon[i].ci.hi = NAN;
         e->mon[i].status = AB_ARM_COLLECTING;
         e->mon[i].significant_since = 0;
     }
-    return e;
+    e->watch.srm_min_p = NAN;
+    e->watch.srm_alert_since = 0;
+    e->watch.plan_baseline = e->watch.plan_per_variant = NAN;
+    e->dirty = 1;
 }
 
 void ab_live_free(ab_live *e)
@@ -107,6 +121,7 @@ void ab_live_free(ab_live *e)
     if (!e) return;
     ab_state_free(&e->state);
     ab_experiment_free(&e->cfg);
+    json_decref(e->changes);
     free(e->cache);
     free(e);
 }

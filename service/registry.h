@@ -9,12 +9,27 @@
 #include "state.h"
 #include "verdict.h"
 
-/* Monitoring of one arm across evaluations (SPEC section 6). */
+/* Monitoring of one arm across evaluations (SPEC section 6). The evidence
+ * counts only from the first evaluation at which the arm is ready
+ * (min_days and min_users met): earlier looks must not decide. */
 typedef struct {
-    double min_p;                /* running minimum of the sequential p; NaN before any */
+    double min_p;                /* running minimum of the primary instantaneous
+                                  * sequential p over ready evaluations; NaN before */
+    ab_interval ci;              /* sequential: running intersection of the
+                                  * primary's intervals over the same evaluations;
+                                  * fixed: the interval it was judged on; NaN before */
     ab_arm_status status;        /* last judged status */
     int64_t significant_since;   /* epoch ms when first better/worse; 0 when never */
 } ab_monitor_arm;
+
+/* Monitoring of the experiment as a whole. */
+typedef struct {
+    double srm_min_p;            /* running minimum of the anytime-valid SRM p; NaN before */
+    int64_t srm_alert_since;     /* epoch ms when the SRM alert was raised; 0 when not
+                                  * (it stays raised until a monitoring restart) */
+    double plan_baseline;        /* fixed: the plan frozen at the first judgement; */
+    double plan_per_variant;     /* NaN until then */
+} ab_monitor_exp;
 
 struct ab_evaluation;
 
@@ -26,6 +41,9 @@ typedef struct {
     ab_exp_state state;
     double pending;              /* events in the open, uncommitted batch */
     ab_monitor_arm mon[AB_MAX_ARMS];
+    ab_monitor_exp watch;
+    int64_t monitoring_since_ms; /* when the current test definition began; 0 = creation */
+    json_t *changes;             /* owned array of test-definition changes (SPEC 3) */
     int dirty;                   /* counts or config changed since the last evaluation */
     int mon_unsaved;             /* monitoring state newer than the store's */
     struct ab_evaluation *cache; /* the last evaluation (owned), valid while !dirty */
@@ -51,5 +69,10 @@ void ab_registry_free(ab_registry *r);
  * out of memory (cfg is then still the caller's). */
 ab_live *ab_live_new(ab_experiment_config *cfg, int64_t key, int stopped, int64_t created_ms);
 void ab_live_free(ab_live *e);
+
+/* Forgets every variant's and the experiment's monitoring state (running
+ * minima, intervals, statuses, significant_since, SRM alert, frozen plan):
+ * a new test definition starts from nothing. Marks e dirty. */
+void ab_live_reset_monitoring(ab_live *e);
 
 #endif

@@ -119,18 +119,21 @@ static const char *query_token(struct evhttp_request *req, char *buf, size_t cap
     return v && *len < cap ? buf : NULL;
 }
 
-/* 0 when the request may proceed; otherwise it has been answered. */
+/* 0 when the request may proceed, with *held the scopes it holds (all of
+ * them on a daemon without tokens, none on an open route); otherwise it has
+ * been answered. */
 static int authorize(ab_daemon *d, struct evhttp_request *req, ab_route route,
-                     enum evhttp_cmd_type cmd)
+                     enum evhttp_cmd_type cmd, unsigned *held)
 {
     unsigned need = scope_needed(route, cmd);
     char qbuf[1100];
     size_t len = 0;
     const char *tok;
+    *held = d->auth.enabled ? 0 : AB_SCOPE_ALL;
     if (!d->auth.enabled || !need) return 0;
     tok = bearer(req, &len);
     if (!tok && route == AB_ROUTE_EVENTS) tok = query_token(req, qbuf, sizeof qbuf, &len);
-    switch (ab_auth_check(&d->auth, tok, len, need)) {
+    switch (ab_auth_check(&d->auth, tok, len, need, held)) {
     case AB_AUTH_OK: return 0;
     case AB_AUTH_MISSING:
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
@@ -206,6 +209,7 @@ void ab_route_request(struct evhttp_request *req, void *arg)
 {
     ab_daemon *d = arg;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    unsigned held;
     route_match m;
 
     /* HTTP/1.1 requires Host (RFC 9112, 3.2). */
@@ -223,7 +227,7 @@ void ab_route_request(struct evhttp_request *req, void *arg)
         return;
     }
     if (m.route == AB_ROUTE_EVENTS && cors(d, req, cmd)) return;
-    if (authorize(d, req, m.route, cmd)) return;
+    if (authorize(d, req, m.route, cmd, &held)) return;
     if (!encoding_ok(req)) return;
     if (m.bad_id) {
         ab_http_error(req, 400, "invalid experiment id: must match ^[a-z0-9][a-z0-9._-]{0,63}$");
@@ -231,7 +235,7 @@ void ab_route_request(struct evhttp_request *req, void *arg)
     }
     switch (m.route) {
     case AB_ROUTE_EVENTS:
-        if (cmd == EVHTTP_REQ_POST) ab_handle_events(d, req);
+        if (cmd == EVHTTP_REQ_POST) ab_handle_events(d, req, held);
         else not_allowed(req, "POST");
         return;
     case AB_ROUTE_EXPERIMENTS:

@@ -9,8 +9,8 @@ void ab_state_init(ab_exp_state *s, size_t k)
 {
     memset(s, 0, sizeof *s);
     s->k = k;
-    s->first_ts_ms = INT64_MAX;
-    s->last_ts_ms = INT64_MIN;
+    s->first_exposure_ms = INT64_MAX;
+    s->last_exposure_ms = INT64_MIN;
     ab_usertable_init(&s->users);
     ab_keyset_init(&s->ids);
 }
@@ -102,6 +102,19 @@ static ab_apply_result apply_nps(ab_exp_state *s, ab_user *u, const ab_event *ev
     return AB_APPLY_COUNTED;
 }
 
+/* The clock runs from exposures only (SPEC section 4): what an unexposed
+ * user sends says nothing about when the experiment ran, and a conversion's
+ * ts (often the checkout's, or a replayed queue's) must not stretch it. A
+ * repeat or conflicting exposure still shows the experiment running then. */
+static void exposure_clock(ab_exp_state *s, const ab_event *ev)
+{
+    /* Duplicates and failures returned before; an exposure to a variant
+     * out of range was ignored (AB_APPLY_NOOP) and shows nothing. */
+    if (ev->variant < 0 || (size_t)ev->variant >= s->k) return;
+    if (ev->ts_ms < s->first_exposure_ms) s->first_exposure_ms = ev->ts_ms;
+    if (ev->ts_ms > s->last_exposure_ms) s->last_exposure_ms = ev->ts_ms;
+}
+
 ab_apply_result ab_state_apply(ab_exp_state *s, const ab_event *ev)
 {
     return ab_state_apply_keyed(s, ev, ab_hash(ev->user, ev->user_len));
@@ -138,8 +151,7 @@ ab_apply_result ab_state_apply_keyed(ab_exp_state *s, const ab_event *ev, uint64
 
     if (ev->id) (void)ab_keyset_add(&s->ids, idkey); /* reserved: cannot fail */
     s->events++;
-    if (ev->ts_ms < s->first_ts_ms) s->first_ts_ms = ev->ts_ms;
-    if (ev->ts_ms > s->last_ts_ms) s->last_ts_ms = ev->ts_ms;
+    if (ev->type == AB_EVENT_EXPOSURE) exposure_clock(s, ev);
     return r;
 }
 

@@ -22,8 +22,13 @@ typedef struct {
     double unattributed;   /* conversions/answers of never-exposed users */
     double duplicates;     /* events whose id was seen before */
     double events;         /* events stored for this experiment (all kinds) */
-    int64_t first_ts_ms;   /* earliest non-duplicate event time; INT64_MAX when none */
-    int64_t last_ts_ms;    /* latest non-duplicate event time; INT64_MIN when none */
+    /* The experiment's clock (started_at, days_running): the span of the
+     * ts of its applied exposures (a new user's, a repeat or a conflict;
+     * not duplicates, not out-of-range variants). Nothing else moves it,
+     * so conversions of unexposed users at any time cannot start or
+     * stretch it. INT64_MAX / INT64_MIN until the first exposure. */
+    int64_t first_exposure_ms;
+    int64_t last_exposure_ms;
     ab_usertable users;
     ab_keyset ids;
 } ab_exp_state;
@@ -41,9 +46,10 @@ typedef enum {
 void ab_state_init(ab_exp_state *s, size_t k);
 /* Applies one event under the counting rules of SPEC section 4; events must
  * come in the order they were stored. Every result but AB_APPLY_NOMEM
- * counts the event in events; only non-duplicates record their id and move
- * first/last_ts_ms. On AB_APPLY_NOMEM no count, user or id changed (the
- * tables may have grown), so the same event can be applied again later.
+ * counts the event in events; only non-duplicates record their id, and only
+ * applied exposures move first/last_exposure_ms. On AB_APPLY_NOMEM no
+ * count, user or id changed (the tables may have grown), so the same event
+ * can be applied again later.
  * Events the parser would have rejected (variant or score out of range,
  * unknown type or phase) are counted as events and otherwise ignored. */
 ab_apply_result ab_state_apply(ab_exp_state *s, const ab_event *ev);

@@ -33,6 +33,8 @@ typedef struct {
     const char *config;     /* the configuration as JSON text */
     int stopped;
     int64_t created_ms;
+    int64_t monitoring_since_ms; /* when the current test definition began; 0 = creation */
+    const char *changes;         /* JSON array text of test-definition changes; NULL = "[]" */
 } ab_store_experiment;
 
 /* Creates or updates an experiment; for a new one (e->key == 0) sets
@@ -47,16 +49,24 @@ int ab_store_append_events(ab_store *s, int64_t key, const ab_event *evs, size_t
                            ab_error *err);
 
 /* Monitoring state of one arm (SPEC section 6: running minimum of the
- * sequential p and when significance was first reached). */
+ * sequential p, running intersection of its intervals, status and when
+ * significance was first reached). Row arm 0 (the control has no test of
+ * its own) holds the experiment's state: min_p the running minimum of the
+ * anytime-valid sample-ratio p, status 1 while the SRM alert is raised,
+ * significant_since_ms when it was raised, lo/hi the frozen plan of a fixed
+ * test (baseline, per-variant users). */
 typedef struct {
     int64_t key;
     int arm;
     double min_p;             /* NaN when never evaluated */
     int status;               /* ab_arm_status */
     int64_t significant_since_ms; /* 0 when never */
+    double lo, hi;            /* NaN when unset */
 } ab_store_monitor;
 
 int ab_store_put_monitor(ab_store *s, const ab_store_monitor *m, ab_error *err);
+/* Deletes every monitor row of experiment `key` (a monitoring restart). */
+int ab_store_clear_monitor(ab_store *s, int64_t key, ab_error *err);
 
 /* Replay on start: every experiment (in key order), then for each its
  * events in arrival order and its monitor rows. A callback returning

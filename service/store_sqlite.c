@@ -53,7 +53,7 @@ struct ab_store {
 };
 
 /* 2: events as binary records, one row per stored batch. */
-#define SCHEMA_VERSION "2"
+#define SCHEMA_VERSION "3"
 
 static int fail(ab_store *s, ab_error *err, const char *what)
 {
@@ -180,6 +180,22 @@ static void checkpointer_stop(ab_store *s)
 }
 
 /* A store written by another format version is refused, not misread. */
+/* Format 2 lacked the test-definition history and the intervals of the
+ * monitoring state. Its running minima counted evaluations before the
+ * variants were ready, which no verdict may rest on: they are dropped and
+ * monitoring starts again from the stored events. */
+static int migrate_from_2(ab_store *s, ab_error *err)
+{
+    return exec(s, "BEGIN IMMEDIATE;"
+                   "ALTER TABLE experiments ADD COLUMN monitoring_since INTEGER NOT NULL DEFAULT 0;"
+                   "ALTER TABLE experiments ADD COLUMN changes TEXT NOT NULL DEFAULT '[]';"
+                   "ALTER TABLE monitor ADD COLUMN lo REAL;"
+                   "ALTER TABLE monitor ADD COLUMN hi REAL;"
+                   "DELETE FROM monitor;"
+                   "UPDATE meta SET value = '" SCHEMA_VERSION "' WHERE name = 'schema';"
+                   "COMMIT;", err);
+}
+
 static int check_schema(ab_store *s, ab_error *err)
 {
     sqlite3_stmt *st;
@@ -190,6 +206,14 @@ static int check_schema(ab_store *s, ab_error *err)
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *v = (const char *)sqlite3_column_text(st, 0);
         ok = v && !strcmp(v, SCHEMA_VERSION);
+        if (v && !strcmp(v, "2")) {
+            sqlite3_finalize(st);
+            if (migrate_from_2(s, err)) {
+                sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+                return -1;
+            }
+            return 0;
+        }
         if (!ok)
             ab_error_set(err, 500, "store: format %s, this abstatd reads format %s",
                          v ? v : "?", SCHEMA_VERSION);
@@ -232,21 +256,22 @@ ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err
                 "CREATE TABLE IF NOT EXISTS experiments("
                 " key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
                 " config TEXT NOT NULL, stopped INTEGER NOT NULL DEFAULT 0,"
-                " created INTEGER NOT NULL);"
+                " created INTEGER NOT NULL, monitoring_since INTEGER NOT NULL DEFAULT 0,"
+                " changes TEXT NOT NULL DEFAULT '[]');"
                 "CREATE TABLE IF NOT EXISTS monitor("
                 " key INTEGER NOT NULL, arm INTEGER NOT NULL, min_p REAL,"
-                " status INTEGER NOT NULL, since INTEGER NOT NULL,"
+                " status INTEGER NOT NULL, since INTEGER NOT NULL, lo REAL, hi REAL,"
                 " PRIMARY KEY(key, arm)) WITHOUT ROWID;"
                 "INSERT OR IGNORE INTO meta VALUES('schema', '" SCHEMA_VERSION "');",
              err))
         goto fail;
     if (check_schema(s, err)) goto fail;
-    if (prepare(s, "INSERT INTO experiments(id, config, stopped, created) VALUES(?,?,?,?)",
-                &s->put_new, err) ||
-        prepare(s, "UPDATE experiments SET config = ?, stopped = ? WHERE key = ?",
-                &s->put_old, err) ||
-        prepare(s, "INSERT OR REPLACE INTO monitor(key, arm, min_p, status, since) "
-                   "VALUES(?,?,?,?,?)", &s->put_monitor, err) ||
+    if (prepare(s, "INSERT INTO experiments(id, config, stopped, created, monitoring_since,"
+                   " changes) VALUES(?,?,?,?,?,?)", &s->put_new, err) ||
+        prepare(s, "UPDATE experiments SET config = ?, stopped = ?, monitoring_since = ?,"
+                   " changes = ? WHERE key = ?", &s->put_old, err) ||
+        prepare(s, "INSERT OR REPLACE INTO monitor(key, arm, min_p, status, since, lo, hi) "
+                   "VALUES(?,?,?,?,?,?,?)", &s->put_monitor, err) ||
         prepare(s, "INSERT OR REPLACE INTO meta VALUES('health', ?)", &s->health, err))
         goto fail;
     if (checkpointer_start(s, path, sync, err)) goto fail;
@@ -409,6 +434,8 @@ int ab_store_put_experiment(ab_store *s, ab_store_experiment *e, ab_error *err)
         sqlite3_bind_text(st, 2, e->config, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, e->stopped);
         sqlite3_bind_int64(st, 4, e->created_ms);
+        sqlite3_bind_int64(st, 5, e->monitoring_since_ms);
+        sqlite3_bind_text(st, 6, e->changes ? e->changes : "[]", -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -421,7 +448,9 @@ int ab_store_put_experiment(ab_store *s, ab_store_experiment *e, ab_error *err)
     st = s->put_old;
     sqlite3_bind_text(st, 1, e->config, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, e->stopped);
-    sqlite3_bind_int64(st, 3, e->key);
+    sqlite3_bind_int64(st, 3, e->monitoring_since_ms);
+    sqlite3_bind_text(st, 4, e->changes ? e->changes : "[]", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, e->key);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -599,9 +628,21 @@ int ab_store_put_monitor(ab_store *s, const ab_store_monitor *m, ab_error *err)
     else sqlite3_bind_null(st, 3);
     sqlite3_bind_int(st, 4, m->status);
     sqlite3_bind_int64(st, 5, m->significant_since_ms);
+    if (isfinite(m->lo)) sqlite3_bind_double(st, 6, m->lo);
+    else sqlite3_bind_null(st, 6);
+    if (isfinite(m->hi)) sqlite3_bind_double(st, 7, m->hi);
+    else sqlite3_bind_null(st, 7);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : fail(s, err, "write monitor");
+}
+
+int ab_store_clear_monitor(ab_store *s, int64_t key, ab_error *err)
+{
+    char sql[96];
+    if (!s->in_tx) return ab_error_set(err, 500, "store: write outside a transaction");
+    snprintf(sql, sizeof sql, "DELETE FROM monitor WHERE key = %lld;", (long long)key);
+    return exec(s, sql, err);
 }
 
 static int load_events(ab_store *s, int64_t key, const ab_store_loader *ld, void *ctx,
@@ -638,7 +679,8 @@ int ab_store_load(ab_store *s, const ab_store_loader *ld, void *ctx, ab_error *e
 {
     sqlite3_stmt *st;
     int rc;
-    if (sqlite3_prepare_v2(s->db, "SELECT key, id, config, stopped, created FROM experiments"
+    if (sqlite3_prepare_v2(s->db, "SELECT key, id, config, stopped, created, monitoring_since,"
+                                  " changes FROM experiments"
                                   " ORDER BY key", -1, &st, NULL) != SQLITE_OK)
         return fail(s, err, "read experiments");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -648,6 +690,8 @@ int ab_store_load(ab_store *s, const ab_store_loader *ld, void *ctx, ab_error *e
         e.config = (const char *)sqlite3_column_text(st, 2);
         e.stopped = sqlite3_column_int(st, 3);
         e.created_ms = sqlite3_column_int64(st, 4);
+        e.monitoring_since_ms = sqlite3_column_int64(st, 5);
+        e.changes = (const char *)sqlite3_column_text(st, 6);
         if (!e.id || !e.config || ld->on_experiment(ctx, &e) ||
             load_events(s, e.key, ld, ctx, err)) {
             sqlite3_finalize(st);
@@ -658,7 +702,7 @@ int ab_store_load(ab_store *s, const ab_store_loader *ld, void *ctx, ab_error *e
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return fail(s, err, "read experiments");
 
-    if (sqlite3_prepare_v2(s->db, "SELECT key, arm, min_p, status, since FROM monitor",
+    if (sqlite3_prepare_v2(s->db, "SELECT key, arm, min_p, status, since, lo, hi FROM monitor",
                            -1, &st, NULL) != SQLITE_OK)
         return fail(s, err, "read monitor");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -668,6 +712,8 @@ int ab_store_load(ab_store *s, const ab_store_loader *ld, void *ctx, ab_error *e
         m.min_p = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
         m.status = sqlite3_column_int(st, 3);
         m.significant_since_ms = sqlite3_column_int64(st, 4);
+        m.lo = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
+        m.hi = sqlite3_column_type(st, 6) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 6);
         if (ld->on_monitor && ld->on_monitor(ctx, &m)) {
             sqlite3_finalize(st);
             return ab_error_set(err, 500, "store: loading monitor state failed");

@@ -26,7 +26,15 @@ static json_t *rate_json(double x, double n, ab_interval ci)
     return o;
 }
 
-static json_t *rate_vs_json(const ab_rate_vs_control *r)
+/* The primary's instantaneous sequential figures beside its running ones. */
+static int set_now(json_t *o, const ab_seq_result *now)
+{
+    if (!now) return 0;
+    return ab_jset(o, "sequential_p_now", ab_jnum(now->p_value)) ||
+           ab_jset(o, "sequential_ci_now", ab_jinterval(now->ci));
+}
+
+static json_t *rate_vs_json(const ab_rate_vs_control *r, const ab_seq_result *now)
 {
     json_t *o = json_object();
     if (!o) return NULL;
@@ -41,7 +49,7 @@ static json_t *rate_vs_json(const ab_rate_vs_control *r)
         ab_jset(o, "prob_beat_control", ab_jnum(r->bayes.prob_beat_control)) ||
         ab_jset(o, "expected_loss", ab_jnum(r->bayes.expected_loss)) ||
         ab_jset(o, "sequential_p", ab_jnum(r->seq.p_value)) ||
-        ab_jset(o, "sequential_ci", ab_jinterval(r->seq.ci))) {
+        ab_jset(o, "sequential_ci", ab_jinterval(r->seq.ci)) || set_now(o, now)) {
         json_decref(o);
         return NULL;
     }
@@ -60,7 +68,7 @@ static json_t *revenue_json(const ab_mean_summary *m)
     return o;
 }
 
-static json_t *revenue_vs_json(const ab_mean_vs_control *r)
+static json_t *revenue_vs_json(const ab_mean_vs_control *r, const ab_seq_result *now)
 {
     json_t *o = json_object();
     if (!o) return NULL;
@@ -70,7 +78,7 @@ static json_t *revenue_vs_json(const ab_mean_vs_control *r)
         ab_jset(o, "p_value", ab_jnum(r->welch.p_value)) ||
         ab_jset(o, "p_adjusted", ab_jnum(r->p_adjusted)) ||
         ab_jset(o, "sequential_p", ab_jnum(r->seq.p_value)) ||
-        ab_jset(o, "sequential_ci", ab_jinterval(r->seq.ci))) {
+        ab_jset(o, "sequential_ci", ab_jinterval(r->seq.ci)) || set_now(o, now)) {
         json_decref(o);
         return NULL;
     }
@@ -92,7 +100,7 @@ static json_t *nps_json(const ab_nps_summary *s)
     return o;
 }
 
-static json_t *nps_vs_json(const ab_nps_vs_control *r)
+static json_t *nps_vs_json(const ab_nps_vs_control *r, const ab_seq_result *now)
 {
     json_t *o = json_object();
     if (!o) return NULL;
@@ -101,11 +109,34 @@ static json_t *nps_vs_json(const ab_nps_vs_control *r)
         ab_jset(o, "z", ab_jnum(r->cmp.z)) || ab_jset(o, "p_value", ab_jnum(r->cmp.p_value)) ||
         ab_jset(o, "p_adjusted", ab_jnum(r->p_adjusted)) ||
         ab_jset(o, "sequential_p", ab_jnum(r->seq.p_value)) ||
-        ab_jset(o, "sequential_ci", ab_jinterval(r->seq.ci))) {
+        ab_jset(o, "sequential_ci", ab_jinterval(r->seq.ci)) || set_now(o, now)) {
         json_decref(o);
         return NULL;
     }
     return o;
+}
+
+json_t *ab_guardrails_json(const ab_guard_result *g, size_t n)
+{
+    json_t *list = json_array();
+    if (!list) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        if (!o || json_array_append_new(list, o) ||
+            ab_jset(o, "metric", json_string(ab_metric_name(g[i].def.metric))) ||
+            (g[i].def.metric == AB_METRIC_CONVERSION &&
+             ab_jset(o, "phase", json_string(ab_phase_name(g[i].def.phase)))) ||
+            ab_jset(o, "margin", json_real(g[i].def.margin)) ||
+            ab_jset(o, "control", ab_jnum(g[i].control)) ||
+            ab_jset(o, "diff", ab_jnum(g[i].diff)) ||
+            ab_jset(o, "ci", ab_jinterval(g[i].ci)) ||
+            ab_jset(o, "threshold", ab_jnum(g[i].threshold)) ||
+            ab_jset(o, "status", json_string(ab_guard_status_name(g[i].status)))) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
 }
 
 static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
@@ -132,18 +163,26 @@ static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
     if (nps && ab_jset(o, "nps", nps_json(&r->nps))) goto fail;
     if (!control) {
         if (!(vs = json_object())) goto fail;
+        const ab_seq_result *now_conv = opts->metric == AB_METRIC_CONVERSION ? v->seq_now : NULL;
         for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++)
             if (phase_shown(opts, ph) &&
-                ab_jset(vs, ab_phase_name((ab_phase)ph), rate_vs_json(&r->rate[ph])))
+                ab_jset(vs, ab_phase_name((ab_phase)ph),
+                        rate_vs_json(&r->rate[ph], ph == (unsigned)opts->phase ? now_conv : NULL)))
                 goto fail;
-        if (revenue && ab_jset(vs, "revenue", revenue_vs_json(&r->revenue_vs))) goto fail;
-        if (nps && ab_jset(vs, "nps", nps_vs_json(&r->nps_vs))) goto fail;
+        if (revenue && ab_jset(vs, "revenue",
+                               revenue_vs_json(&r->revenue_vs, opts->metric == AB_METRIC_REVENUE
+                                                                   ? v->seq_now : NULL)))
+            goto fail;
+        if (nps && ab_jset(vs, "nps", nps_vs_json(&r->nps_vs, opts->metric == AB_METRIC_NPS
+                                                                  ? v->seq_now : NULL)))
+            goto fail;
         if (ab_jset(o, "vs_control", vs)) {
             vs = NULL;
             goto fail;
         }
         vs = NULL;
-        if (ab_jset(o, "status", json_string(ab_arm_status_name(v->status))) ||
+        if ((v->guards && ab_jset(o, "guardrails", ab_guardrails_json(v->guards, v->nguards))) ||
+            ab_jset(o, "status", json_string(ab_arm_status_name(v->status))) ||
             ab_jset(o, "significant_since",
                     v->significant_since ? json_string(v->significant_since) : json_null()))
             goto fail;

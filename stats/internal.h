@@ -22,6 +22,13 @@ double ab_z_crit(double alpha);
 /* Two-sided normal p-value of z: 2 (1 - Phi(|z|)); NaN for NaN z. */
 double ab_p_two_sided_z(double z);
 
+/* The normal-mixture sequential test's rho^2 for level alpha and tuning,
+ * and its confidence-sequence half-width at level alpha for a variance var
+ * after nr = N rho^2 (stats/sequential.c: one home for SPEC section 6's
+ * formulas, used by the test and by its sample size). */
+double ab_seq_rho2(double alpha, double tuning);
+double ab_seq_half_width(double var, double nr, double alpha);
+
 /* An interval of NaNs, for undefined results. */
 ab_interval ab_interval_nan(void);
 

@@ -168,3 +168,87 @@ ab_status ab_sample_progress(const double *users, const double *weights,
     out->days_remaining = need_days;
     return AB_OK;
 }
+
+/* ---- Sequential test (SPEC section 6, sample_size.sequential_per_variant) --
+ *
+ * GrowthBook's single-look bound for the normal-mixture test: at n users per
+ * arm the test's interval theta ± w(2n) excludes 0 with probability about
+ * Phi((delta - w(2n)) / sqrt(V)), so the power is reached at the smallest n
+ * with delta >= w(2n) + z_beta sqrt(V). With s = var_c + var_v, V = s/n and
+ * x = 2n rho², that is
+ *   delta >= sqrt(s/n) (sqrt(g(x)) + z_beta),  g(x) = (1 + 1/x)(2 ln(1/alpha') + ln(1 + x)).
+ * sqrt(s/n) sqrt(g) = sqrt(2 rho² s · (1/x)(1 + 1/x)(2L + ln(1 + x))), and the
+ * logarithmic derivative of (1/x)(1 + 1/x)(2L + ln(1 + x)) is
+ *   -1/x - 1/(x(1 + x)) + 1/((1 + x)(2L + ln(1 + x))) < 0
+ * for every x > 0 and L >= 0 (as x < (x + 2) ln(1 + x) for x > 0). So for
+ * z_beta >= 0 (power >= 1/2) the right-hand side falls strictly with n and
+ * the users needed are found by doubling from n = 1 and bisecting on whole
+ * numbers. Below power 1/2 the term z_beta sqrt(s/n) rises with n and the
+ * condition can hold on an island of small n and fail after it: no "smallest
+ * n" worth planning with, so such a power is AB_EINVAL. */
+
+/* The bound at n users per arm: 1 when it holds, 0 when not. */
+static int seq_power_reached(double n, double s, double delta, double rho2,
+                             double alpha_ci, double zb)
+{
+    double V = s / n;
+    double half = ab_seq_half_width(V, 2.0 * n * rho2, alpha_ci);
+    /* half is +inf, never NaN, where the double overflows: not reached. */
+    return half + zb * sqrt(V) <= delta;
+}
+
+ab_status ab_sample_size_seq(double delta, double var_c, double var_v,
+                             double alpha, double power, size_t k,
+                             ab_correction correction, double tuning,
+                             double *per_variant)
+{
+    double alpha_ci;
+    if (!per_variant || !isfinite(delta) || delta == 0.0 || !isfinite(var_c) ||
+        !isfinite(var_v) || !(var_c >= 0.0) || !(var_v >= 0.0) ||
+        !isfinite(tuning) || !(tuning > 0.0) || !ab_valid_level(power) ||
+        power < 0.5)
+        return AB_EINVAL;
+    double s = var_c + var_v;
+    /* No spread: the test itself is undefined (SPEC: V = 0). */
+    if (!(s > 0.0) || !isfinite(s)) return AB_EINVAL;
+    ab_status st = planning_alpha(alpha, k, correction, &alpha_ci);
+    if (st != AB_OK) return st;
+    double zb = gsl_cdf_ugaussian_Pinv(power);
+    double rho2 = ab_seq_rho2(alpha, tuning); /* the test's own alpha */
+    if (!isfinite(zb) || !isfinite(rho2) || !(rho2 > 0.0)) return AB_ENUMERIC;
+    delta = fabs(delta);
+
+    /* Bracket: lo fails (or is 0), hi holds. Doubling reaches 2^53 =
+     * AB_MAX_COUNT exactly; beyond that no count could represent (nor any
+     * experiment reach) the answer. */
+    double lo = 0.0, hi = 1.0;
+    while (!seq_power_reached(hi, s, delta, rho2, alpha_ci, zb)) {
+        if (hi >= AB_MAX_COUNT) return AB_ERANGE;
+        lo = hi;
+        hi *= 2.0;
+    }
+    /* Bisect on whole numbers, all exact below 2^53. */
+    while (hi - lo > 1.0) {
+        double mid = lo + floor((hi - lo) / 2.0);
+        if (seq_power_reached(mid, s, delta, rho2, alpha_ci, zb)) hi = mid;
+        else lo = mid;
+    }
+    *per_variant = hi;
+    return AB_OK;
+}
+
+ab_status ab_sample_size_seq_prop(double p1, double mde, double alpha,
+                                  double power, size_t k,
+                                  ab_correction correction, double tuning,
+                                  double *per_variant)
+{
+    /* The checks of ab_sample_size_prop: a rate strictly inside (0, 1)
+     * moved to another one. */
+    if (!per_variant || !isfinite(p1) || !(p1 > 0.0 && p1 < 1.0) ||
+        !isfinite(mde) || mde == 0.0)
+        return AB_EINVAL;
+    double p2 = p1 * (1.0 + mde);
+    if (!(p2 > 0.0 && p2 < 1.0) || p2 == p1) return AB_EINVAL;
+    return ab_sample_size_seq(p2 - p1, p1 * (1.0 - p1), p2 * (1.0 - p2), alpha,
+                              power, k, correction, tuning, per_variant);
+}

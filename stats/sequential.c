@@ -1,6 +1,23 @@
 /* sequential.c — the normal-mixture sequential test (mSPRT) of SPEC section 6. */
 #include "internal.h"
 
+/* rho^2 = (-2 ln alpha + ln(-2 ln alpha + 1)) / tuning (SPEC section 6).
+ * Shared with the sequential sample size (sample_size.c). */
+double ab_seq_rho2(double alpha, double tuning)
+{
+    double l2a = -2.0 * log(alpha); /* 2 ln(1/alpha) */
+    return (l2a + log(l2a + 1.0)) / tuning;
+}
+
+/* sqrt( var (N rho^2 + 1)/(N rho^2) (2 ln(1/alpha) + ln(N rho^2 + 1)) ) with
+ * nr = N rho^2: the confidence sequence's half-width. (N rho^2 + 1)/(N rho^2)
+ * is written 1 + 1/nr, so that it stays 1 when nr overflows; where the
+ * double overflows the width is +inf, never NaN for nr >= 0, var >= 0. */
+double ab_seq_half_width(double var, double nr, double alpha)
+{
+    return sqrt(var * (1.0 + 1.0 / nr) * (-2.0 * log(alpha) + log1p(nr)));
+}
+
 static void seq_nan(ab_seq_result *out)
 {
     out->p_value = NAN;
@@ -24,8 +41,7 @@ ab_status ab_seq_msprt(double theta, double var, double N, double alpha,
         return AB_OK;
     }
 
-    double l2a = -2.0 * log(alpha);            /* 2 ln(1/alpha) */
-    double rho2 = (l2a + log(l2a + 1.0)) / tuning;
+    double rho2 = ab_seq_rho2(alpha, tuning);
     double nr = N * rho2;                      /* N rho^2 */
     double log1p_nr = log1p(nr);               /* ln(N rho^2 + 1) */
 
@@ -42,7 +58,7 @@ ab_status ab_seq_msprt(double theta, double var, double N, double alpha,
      * tuning) or to 0 (huge tuning); where the double overflows the
      * interval is (-inf, inf) — the service shows it as null — rather
      * than a numerical failure of the whole analysis. */
-    double half = sqrt(var * (1.0 + 1.0 / nr) * (l2a + log1p_nr));
+    double half = ab_seq_half_width(var, nr, alpha);
     if (isnan(half)) return AB_ENUMERIC;
     out->ci.lo = theta - half;
     out->ci.hi = theta + half;

@@ -103,7 +103,7 @@ static void test_experiments(void)
     check("PUT", "/v1/experiments/e1",
           "{\"variants\":[\"control\",\"b\",\"c\"],\"weights\":[1,1,2]}", 409, "cannot change");
     check("PUT", "/v1/experiments/e1",
-          "{\"variants\":[\"control\",\"b\",\"c\"],\"min_days\":0,\"min_users\":1,\"alpha\":0.01}",
+          "{\"variants\":[\"control\",\"b\",\"c\"],\"min_days\":0,\"min_users\":1,\"alpha\":0.01,\"restart_monitoring\":true}",
           200, NULL);
 
     r = td_req(&D, "GET", "/v1/experiments", NULL);

@@ -1,4 +1,4 @@
-/* test_event_parse.c — ingest body parsing (SPEC section 4), RFC 3339 times and the arena. */
+/* test_event_parse.c — ingest body parsing (SPEC section 4), the ts window, RFC 3339 times and the arena. */
 #include "abstat/stats.h"
 #include "test.h"
 #include "../service/arena.h"
@@ -63,12 +63,16 @@ static void *lookup(void *ctx, const char *id, size_t len, const ab_experiment_c
 static ab_arena arena;
 static ab_event_batch batch;
 static ab_error err;
+/* The windows of a request arriving at NOW: from a sender that may
+ * backfill (admin token, open daemon), and from an ingest-only token. */
+static ab_ts_window any_age, late_only;
+static const ab_ts_window *window = &any_age;
 
 static int parse_n(const char *body, size_t len, size_t max_events, size_t max_errors)
 {
     ab_arena_reset(&arena);
     memset(&err, 0, sizeof err);
-    return ab_event_parse_body(body, len, NOW, lookup, NULL, max_events, max_errors, &arena,
+    return ab_event_parse_body(body, len, window, lookup, NULL, max_events, max_errors, &arena,
                                &batch, &err);
 }
 
@@ -340,7 +344,8 @@ static void test_bad_bodies(void)
         CHECK_INT(batch.n, 0);
     }
     test_context[0] = '\0';
-    CHECK_INT(ab_event_parse_body(NULL, 0, NOW, lookup, NULL, 10, 10, &arena, &batch, &err), -1);
+    CHECK_INT(ab_event_parse_body(NULL, 0, &any_age, lookup, NULL, 10, 10, &arena, &batch, &err),
+              -1);
     CHECK_INT(err.status, 400);
 
     static const char *const not_json[] = {
@@ -467,6 +472,13 @@ static const bad_case bad_cases[] = {
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"ts\":253402300800000}", "\"ts\""},
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"ts\":true}", "\"ts\""},
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"ts\":{}}", "\"ts\""},
+    /* ts outside the window, each with its reason */
+    {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"ts\":0}", "epoch seconds"},
+    {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"ts\":1764000000}", "(x 1000)"},
+    {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"ts\":\"1999-12-31T23:59:59.999Z\"}",
+     "is before 2000-01-01"},
+    {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"ts\":\"9999-12-31T23:59:59Z\"}",
+     "more than 5 minutes after arrival"},
     /* unknown keys */
     {"{" E "\"user\":\"u\",\"type\":\"exposure\",\"varaint\":\"control\"}", "\"varaint\""},
     {"{" E "\"user\":\"u\",\"Type\":\"exposure\",\"variant\":\"control\"}", "\"Type\""},
@@ -724,12 +736,12 @@ static void test_event_ts(void)
         {"\"2026-11-22 10:00:00Z\"", 1795341600000LL},
         {"\"2026-11-22T10:00:00.250Z\"", 1795341600250LL},
         {"\"2000-02-29T12:34:56Z\"", 951827696000LL},
-        {"\"1970-01-01T00:00:00Z\"", 0},
-        {"\"1970-01-01T01:00:00+01:00\"", 0},
-        {"\"9999-12-31T23:59:59.999Z\"", 253402300799999LL},
+        {"\"2000-01-01T00:00:00Z\"", 946684800000LL},
+        {"\"2000-01-01T01:00:00+01:00\"", 946684800000LL},
+        {"\"2026-11-22T10:05:00Z\"", NOW + 300000},
         {"1795341600000", 1795341600000LL},
-        {"0", 0},
-        {"253402300799999", 253402300799999LL},
+        {"946684800000", 946684800000LL},
+        {"1795341900000", NOW + 300000},
     };
     char body[512];
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -740,6 +752,146 @@ static void test_event_ts(void)
         if (batch.n == 1) CHECK_INT(batch.events[0].ts_ms, cases[i].want);
     }
     test_context[0] = '\0';
+}
+
+/* The ts window: 2000-01-01 to 5 minutes after arrival, and for senders
+ * that may not backfill (ingest-only tokens) at most 72 hours old. */
+static int parse_ts(const ab_ts_window *w, const char *ts)
+{
+    char body[256];
+    int rc;
+    snprintf(body, sizeof body, "{\"experiment\":\"checkout-cta\",\"type\":\"conversion\","
+             "\"user\":\"u\",\"ts\":%s}", ts);
+    snprintf(test_context, sizeof test_context, "%s ts %s",
+             w == &late_only ? "ingest-only" : "any age", ts);
+    window = w;
+    rc = parse(body);
+    window = &any_age;
+    return rc;
+}
+
+/* The single error of the last parse names needle (and not avoid, if set). */
+static void check_ts_error(const char *needle, const char *avoid)
+{
+    CHECK_INT(err.status, 400);
+    CHECK_INT(batch.nerr, 1);
+    CHECK_INT(batch.n, 0);
+    if (batch.nerr != 1) return;
+    if (!contains(batch.errors[0].text, needle) || (avoid && contains(batch.errors[0].text, avoid)))
+        test_fail(__FILE__, __LINE__, "error \"%s\": want \"%s\"%s%s", batch.errors[0].text,
+                  needle, avoid ? ", not " : "", avoid ? avoid : "");
+    else
+        test_passed++;
+}
+
+static void test_ts_window(void)
+{
+    static const ab_ts_window *const both[] = {&any_age, &late_only};
+    char ts[64];
+
+    CHECK_INT(any_age.now_ms, NOW);
+    CHECK_INT(any_age.earliest_ms, AB_TS_MIN_MS);
+    CHECK_INT(late_only.now_ms, NOW);
+    CHECK_INT(late_only.earliest_ms, NOW - AB_TS_LATE_MS);
+    CHECK_INT(AB_TS_MIN_MS, 946684800000LL);         /* 2000-01-01T00:00:00Z */
+    CHECK_INT(AB_TS_AHEAD_MS, 5 * 60 * 1000);
+    CHECK_INT(AB_TS_LATE_MS, 72LL * 3600 * 1000);
+
+    for (size_t i = 0; i < 2; i++) {
+        const ab_ts_window *w = both[i];
+        /* The future edge is the same for everyone: arrival + 5 minutes. */
+        CHECK_INT(parse_ts(w, "\"2026-11-22T10:05:00Z\""), 0);
+        if (batch.n == 1) CHECK_INT(batch.events[0].ts_ms, NOW + AB_TS_AHEAD_MS);
+        CHECK_INT(parse_ts(w, "1795341900000"), 0);
+        CHECK_INT(parse_ts(w, "\"2026-11-22T11:05:00+01:00\""), 0);
+        CHECK_INT(parse_ts(w, "\"2026-11-22T10:05:00.001Z\""), -1);
+        check_ts_error("more than 5 minutes after arrival", NULL);
+        CHECK_INT(parse_ts(w, "1795341900001"), -1);
+        check_ts_error("after arrival (2026-11-22T10:00:00.000Z)", NULL);
+        CHECK_INT(parse_ts(w, "\"9999-12-31T23:59:59Z\""), -1);
+        check_ts_error("\"ts\" \"9999-12-31T23:59:59Z\" is more than 5 minutes after arrival", NULL);
+        CHECK_INT(parse_ts(w, "\"9999-12-31T23:59:59-01:00\""), -1); /* past 9999 by its offset */
+        check_ts_error("after arrival", NULL);
+        CHECK_INT(parse_ts(w, "9223372036854775807"), -1);
+        check_ts_error("after arrival", NULL);
+        /* Arrival itself, and no ts at all. */
+        CHECK_INT(parse_ts(w, "1795341600000"), 0);
+        CHECK_INT(parse_ts(w, "null"), 0);
+        if (batch.n == 1) CHECK_INT(batch.events[0].ts_ms, NOW);
+
+        /* The floor, 2000-01-01, holds for everyone and is named as such. */
+        CHECK_INT(parse_ts(w, "\"1999-12-31T23:59:59.999Z\""), -1);
+        check_ts_error("\"ts\" \"1999-12-31T23:59:59.999Z\" is before 2000-01-01", "admin");
+        CHECK_INT(parse_ts(w, "\"2000-01-01T00:59:59.999+01:00\""), -1);
+        check_ts_error("is before 2000-01-01", "admin");
+        CHECK_INT(parse_ts(w, "\"1970-01-01T00:00:00Z\""), -1);
+        check_ts_error("is before 2000-01-01", "seconds");
+        CHECK_INT(parse_ts(w, "946684799999"), -1);
+        check_ts_error("\"ts\" 946684799999 is before 2000-01-01", "seconds");
+        CHECK_INT(parse_ts(w, "100000000000"), -1); /* 10^11: milliseconds of 1973 */
+        check_ts_error("is before 2000-01-01", "seconds");
+        /* Integers below 10^11 are named as probably epoch seconds. */
+        CHECK_INT(parse_ts(w, "1764000000"), -1);
+        check_ts_error("\"ts\" 1764000000 is before 2000-01-01: it looks like epoch seconds; "
+                       "send epoch milliseconds (x 1000) or an RFC 3339 time", NULL);
+        CHECK_INT(parse_ts(w, "99999999999"), -1);
+        check_ts_error("epoch seconds", NULL);
+        CHECK_INT(parse_ts(w, "0"), -1);
+        check_ts_error("\"ts\" 0 is before 2000-01-01: it looks like epoch seconds", NULL);
+        CHECK_INT(parse_ts(w, "-1"), -1);
+        check_ts_error("is before 2000-01-01", NULL);
+        CHECK_INT(parse_ts(w, "-9223372036854775807"), -1);
+        check_ts_error("is before 2000-01-01", NULL);
+    }
+
+    /* 72 hours before arrival: the oldest an ingest-only token may send. */
+    snprintf(ts, sizeof ts, "%lld", (long long)(NOW - AB_TS_LATE_MS));
+    CHECK_INT(parse_ts(&late_only, ts), 0);
+    if (batch.n == 1) CHECK_INT(batch.events[0].ts_ms, NOW - AB_TS_LATE_MS);
+    CHECK_INT(parse_ts(&late_only, "\"2026-11-19T10:00:00Z\""), 0);
+    CHECK_INT(parse_ts(&late_only, "\"2026-11-19T09:00:00-01:00\""), 0);
+    snprintf(ts, sizeof ts, "%lld", (long long)(NOW - AB_TS_LATE_MS - 1));
+    CHECK_INT(parse_ts(&late_only, ts), -1);
+    check_ts_error("is more than 72 hours before arrival: backfilling history needs an admin token",
+                   NULL);
+    CHECK_INT(parse_ts(&late_only, "\"2026-11-19T09:59:59.999Z\""), -1);
+    check_ts_error("\"ts\" \"2026-11-19T09:59:59.999Z\" is more than 72 hours before arrival", NULL);
+    CHECK_INT(parse_ts(&late_only, "\"2000-01-01T00:00:00Z\""), -1);
+    check_ts_error("needs an admin token", NULL);
+    /* ... which an admin (or an open daemon) may send, down to 2000. */
+    CHECK_INT(parse_ts(&any_age, ts), 0);
+    if (batch.n == 1) CHECK_INT(batch.events[0].ts_ms, NOW - AB_TS_LATE_MS - 1);
+    CHECK_INT(parse_ts(&any_age, "\"2000-01-01T00:00:00Z\""), 0);
+    if (batch.n == 1) CHECK_INT(batch.events[0].ts_ms, AB_TS_MIN_MS);
+    CHECK_INT(parse_ts(&any_age, "\"2026-01-01T00:00:00Z\""), 0);
+    test_context[0] = '\0';
+
+    /* In a batch the window is per event: all or nothing, errors at their index. */
+    window = &late_only;
+    CHECK_INT(parse("[" EXPO("u1", "control") ","
+                    "{\"experiment\":\"checkout-cta\",\"type\":\"exposure\",\"user\":\"u2\","
+                    "\"variant\":\"control\",\"ts\":\"2026-11-18T10:00:00Z\"},"
+                    EXPO("u3", "control") ","
+                    "{\"experiment\":\"checkout-cta\",\"type\":\"conversion\",\"user\":\"u1\","
+                    "\"ts\":1764000000}]"), -1);
+    CHECK_INT(batch.n, 0);
+    CHECK_INT(batch.nerr, 2);
+    if (batch.nerr == 2) {
+        CHECK_INT(batch.errors[0].index, 1);
+        CHECK(contains(batch.errors[0].text, "needs an admin token"));
+        CHECK_INT(batch.errors[1].index, 3);
+        CHECK(contains(batch.errors[1].text, "epoch seconds"));
+    }
+    CHECK(contains(err.text, "2 of 4 events are invalid; the first, at index 1"));
+    CHECK_INT(parse(EXPO("u1", "control") "\n"
+                    "{\"experiment\":\"checkout-cta\",\"type\":\"nps\",\"user\":\"u1\",\"score\":3,"
+                    "\"ts\":\"9999-12-31T23:59:59Z\"}\n"), -1);
+    CHECK_INT(batch.nerr, 1);
+    if (batch.nerr == 1) {
+        CHECK_INT(batch.errors[0].index, 1);
+        CHECK(contains(batch.errors[0].text, "after arrival"));
+    }
+    window = &any_age;
 }
 
 /* ---- RFC 3339 ------------------------------------------------------------- */
@@ -1067,6 +1219,10 @@ static void test_differential(void)
         EXPO("u1", "control") "\n\n{\"experiment\":\"checkout-cta\",\"user\":\"u1\",\"type\":\"nps\",\"score\":10}\r\n",
         "[{\"experiment\":\"old-test\",\"user\":\"u\",\"type\":\"exposure\",\"variant\":\"a\"}, {}, 5]",
         "{\"experiment\":\"checkout-cta\",\"user\":\"u\",\"type\":\"conversion\",\"id\":null,\"ts\":\"2024-02-29 23:59:59.5+01:00\"}",
+        "[{\"experiment\":\"checkout-cta\",\"user\":\"u\",\"type\":\"nps\",\"score\":1,\"ts\":1795082400000},"
+        "{\"experiment\":\"checkout-cta\",\"user\":\"u\",\"type\":\"conversion\",\"ts\":1764000000}]",
+        "{\"experiment\":\"checkout-cta\",\"user\":\"u\",\"type\":\"conversion\",\"ts\":\"1999-12-31T23:59:59.999Z\"}\n"
+        "{\"experiment\":\"checkout-cta\",\"user\":\"u\",\"type\":\"conversion\",\"ts\":\"2026-11-22T10:05:00Z\"}",
     };
     static const char alphabet[] = "\"\\{}[],: \n\r\t0123456789-+.eEtfnulxz/\xc3\xbc\x80\xff";
     sbuf a = {0}, b = {0};
@@ -1087,11 +1243,13 @@ static void test_differential(void)
             default: memmove(buf + at + 1, buf + at, len - at); buf[at] = ch; len++; break;
             }
         }
+        window = iter % 2 ? &late_only : &any_age;
         ab_event_fast_scan = 1;
         describe(&a, parse_n(buf, len, 100, 10));
         ab_event_fast_scan = 0;
         describe(&b, parse_n(buf, len, 100, 10));
         ab_event_fast_scan = 1;
+        window = &any_age;
         cases++;
         if (strcmp(a.s, b.s)) {
             test_fail(__FILE__, __LINE__, "readers differ on %.*s:\nfast:    %s\njansson: %s",
@@ -1110,6 +1268,8 @@ int main(void)
     ab_stats_init();
     setup_experiments();
     ab_arena_init(&arena, 4096);
+    any_age = ab_ts_window_at(NOW, 1);
+    late_only = ab_ts_window_at(NOW, 0);
 
     /* Every body test twice: with the fast scanner, then jansson alone. */
     for (int fast = 1; fast >= 0; fast--) {
@@ -1123,6 +1283,7 @@ int main(void)
         test_max_events();
         test_phases();
         test_event_ts();
+        test_ts_window();
         test_scanner_fallbacks();
         test_large_batch();
     }

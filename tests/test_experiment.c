@@ -1,5 +1,6 @@
 /* test_experiment.c — experiment configs (SPEC section 3): defaults, every
- * field's valid and invalid values, factorial cells, round trip, structure. */
+ * field's valid and invalid values, factorial cells, guardrails, round trip,
+ * structure, the test definition and its change history entries. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,9 @@
 static const char *const all_keys[] = {
     "description", "phase", "variants", "factors", "weights", "metric",
     "alpha", "power", "mde", "baseline", "method", "sequential_tuning",
-    "correction", "min_days", "min_users", "webhook", NULL,
+    "correction", "min_days", "min_users", "guardrails", "webhook", NULL,
 };
+#define ALL_KEYS 17
 
 /* Parses JSON text (any value) as the body of experiment "exp-1". */
 static int parse_text(const char *text, ab_experiment_config *cfg, ab_error *err)
@@ -93,6 +95,13 @@ static int cfg_equal(const ab_experiment_config *a, const ab_experiment_config *
             return 0;
     if (!a->factors != !b->factors || (a->factors && !json_equal(a->factors, b->factors)))
         return 0;
+    if (a->guardrails_default != b->guardrails_default || a->nguardrails != b->nguardrails)
+        return 0;
+    for (size_t i = 0; i < a->nguardrails; i++)
+        if (a->guardrails[i].metric != b->guardrails[i].metric ||
+            a->guardrails[i].phase != b->guardrails[i].phase ||
+            a->guardrails[i].margin != b->guardrails[i].margin)
+            return 0;
     if (a->factorial &&
         (a->design.nfactors != b->design.nfactors ||
          memcmp(a->design.levels, b->design.levels, sizeof a->design.levels)))
@@ -166,6 +175,8 @@ static void test_defaults(void)
     CHECK(cfg.min_days == 7);
     CHECK(cfg.min_users == 100);
     CHECK(cfg.webhook == NULL);
+    CHECK_INT(cfg.guardrails_default, 1);
+    CHECK_INT(cfg.nguardrails, 0);
     ab_experiment_free(&cfg);
     CHECK(is_zeroed(&cfg));
     ab_experiment_free(&cfg); /* freeing twice is harmless: it was zeroed */
@@ -175,7 +186,7 @@ static void test_defaults(void)
                   " \"weights\": null, \"factors\": null, \"metric\": null, \"alpha\": null,"
                   " \"power\": null, \"mde\": null, \"baseline\": null, \"method\": null,"
                   " \"sequential_tuning\": null, \"correction\": null, \"min_days\": null,"
-                  " \"min_users\": null, \"webhook\": null, \"id\": null}",
+                  " \"min_users\": null, \"webhook\": null, \"id\": null, \"guardrails\": null}",
                   &cfg))
         return;
     CHECK_INT(cfg.k, 3);
@@ -183,6 +194,7 @@ static void test_defaults(void)
     CHECK(!strcmp(cfg.description, ""));
     CHECK_INT(cfg.phase, AB_PHASE_DECISION);
     CHECK(cfg.alpha == 0.05 && cfg.min_users == 100 && isnan(cfg.baseline));
+    CHECK_INT(cfg.guardrails_default, 1);
     ab_experiment_free(&cfg);
 }
 
@@ -643,7 +655,7 @@ static void round_trip(const char *text)
         goto out;
     }
     for (size_t i = 0; all_keys[i]; i++) CHECK(json_object_get(j1, all_keys[i]) != NULL);
-    CHECK_INT(json_object_size(j1), 16);
+    CHECK_INT(json_object_size(j1), ALL_KEYS);
     CHECK_INT(json_array_size(json_object_get(j1, "variants")), a.k);
     CHECK_INT(json_array_size(json_object_get(j1, "weights")), a.k);
     /* Through text, as it is stored. */
@@ -686,6 +698,11 @@ static void test_round_trip(void)
     round_trip("{\"factors\": [{\"name\": \"headline\", \"levels\": [\"a\", \"b\"]},"
                " {\"name\": \"cta\", \"levels\": [\"x\", \"y\", \"z\"]}], \"weights\": [1, 2, 3, 4, 5, 6],"
                " \"metric\": \"revenue\", \"baseline\": 19.99, \"correction\": \"none\"}");
+    round_trip("{\"variants\": [\"a\", \"b\"], \"guardrails\": []}");
+    round_trip("{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\", \"phase\": \"retentie\","
+               " \"guardrails\": [{\"metric\": \"nps\", \"margin\": 0.123456789012345},"
+               " {\"metric\": \"conversion\"}, {\"metric\": \"conversion\", \"phase\": \"checkout\","
+               " \"margin\": 0.02}]}");
     round_trip("{\"variants\": [\"a\", \"b\"], \"weights\": [1, 3], \"baseline\": 0.031,"
                " \"mde\": -0.2, \"min_days\": 0, \"min_users\": 0, \"correction\": \"bonferroni\"}");
 
@@ -792,6 +809,372 @@ static void test_variant_index(void)
     ab_experiment_free(&cfg);
 }
 
+/* ---- Guardrails ------------------------------------------------------- */
+
+static void test_guardrails(void)
+{
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": \"revenue\"}", "guardrails: must be null"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": {\"metric\": \"revenue\"}}",
+         "guardrails: must be null"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": true}", "[] (none)"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [\"revenue\"]}",
+         "guardrails[0]: must be an object"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [null]}", "guardrails[0]: must be an object"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{}]}", "guardrails[0].metric: required"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": null}]}",
+         "guardrails[0].metric: required (conversion, revenue or nps)"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": 1}]}",
+         "guardrails[0].metric: must be a string"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"clicks\"}]}",
+         "guardrails[0].metric: unknown metric \"clicks\" (conversion, revenue or nps)"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\", \"colour\": 1}]}",
+         "guardrails[0]: unknown field \"colour\" (metric, phase and margin are allowed)"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\", \"phase\": \"decision\"}]}",
+         "guardrails[0].phase: only a conversion guardrail has a phase"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"nps\", \"phase\": \"advocacy\"}]}",
+         "guardrails[0].phase: only a conversion guardrail has a phase (nps"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"conversion\", \"phase\": \"nope\"}]}",
+         "guardrails[0].phase: unknown phase \"nope\" (awareness"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"conversion\", \"phase\": 3}]}",
+         "guardrails[0].phase: must be a string"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\", \"margin\": 1}]}",
+         "guardrails[0].margin: must be from 0 to below 1"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\", \"margin\": -0.01}]}",
+         "guardrails[0].margin: must be from 0 to below 1"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\", \"margin\": 0.99999999999999999}]}",
+         "guardrails[0].margin"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\", \"margin\": \"2%\"}]}",
+         "guardrails[0].margin: must be a number"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\", \"margin\": 1e300}]}",
+         "guardrails[0].margin"},
+        /* the primary metric itself */
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"conversion\"}]}",
+         "guardrails[0]: the primary metric cannot be its own guardrail (conversion at decision"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"conversion\", \"phase\": \"Aankoop\"}]}",
+         "the primary metric cannot be its own guardrail"},
+        {"{\"variants\": [\"a\", \"b\"], \"phase\": \"retention\", \"guardrails\":"
+         " [{\"metric\": \"conversion\", \"phase\": \"loyalty\"}]}",
+         "the primary metric cannot be its own guardrail (conversion at retention"},
+        {"{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\", \"guardrails\": [{\"metric\": \"nps\"},"
+         " {\"metric\": \"Revenue\"}]}",
+         "guardrails[1]: the primary metric cannot be its own guardrail (revenue"},
+        {"{\"variants\": [\"a\", \"b\"], \"metric\": \"nps\", \"guardrails\": [{\"metric\": \"nps\"}]}",
+         "the primary metric cannot be its own guardrail (nps"},
+        /* duplicates */
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\"},"
+         " {\"metric\": \"revenue\", \"margin\": 0.1}]}",
+         "guardrails[1]: duplicate guardrail (revenue is guardrails[0])"},
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"conversion\", \"phase\": \"retention\"},"
+         " {\"metric\": \"nps\"}, {\"metric\": \"conversion\", \"phase\": \"loyalty\"}]}",
+         "guardrails[2]: duplicate guardrail (conversion at retention is guardrails[0])"},
+        {"{\"variants\": [\"a\", \"b\"], \"phase\": \"retention\", \"metric\": \"revenue\", \"guardrails\":"
+         " [{\"metric\": \"conversion\"}, {\"metric\": \"conversion\", \"phase\": \"retention\"}]}",
+         "guardrails[1]: duplicate guardrail (conversion at retention"},
+        /* too many */
+        {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\"}, {\"metric\": \"nps\"},"
+         " {\"metric\": \"conversion\", \"phase\": \"awareness\"}, {\"metric\": \"conversion\", \"phase\": \"consideration\"},"
+         " {\"metric\": \"conversion\", \"phase\": \"retention\"}, {\"metric\": \"conversion\", \"phase\": \"advocacy\"},"
+         " {\"metric\": \"revenue\"}, {\"metric\": \"nps\"}, {\"metric\": \"nps\"}]}",
+         "guardrails: at most 8, not 9"},
+    };
+    ab_experiment_config cfg;
+    json_t *j, *g;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_bad(bad[i].body, bad[i].field);
+
+    /* [] is none at all, unlike null. */
+    if (!expect_ok("{\"variants\": [\"a\", \"b\"], \"guardrails\": []}", &cfg)) {
+        CHECK_INT(cfg.guardrails_default, 0);
+        CHECK_INT(cfg.nguardrails, 0);
+        j = ab_experiment_to_json(&cfg);
+        g = json_object_get(j, "guardrails");
+        CHECK(json_is_array(g) && json_array_size(g) == 0);
+        json_decref(j);
+        ab_experiment_free(&cfg);
+    }
+    /* A list: defaults filled in, aliases and case accepted, a conversion
+     * guardrail without phase at the experiment's phase. */
+    if (!expect_ok("{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\", \"phase\": \"checkout\","
+                   " \"guardrails\": [{\"metric\": \"NPS\", \"margin\": 0.02},"
+                   " {\"metric\": \"conversion\"}, {\"metric\": \"conversion\", \"phase\": \"Loyaliteit\","
+                   " \"margin\": 0.5}, {\"metric\": \"conversion\", \"phase\": \"awareness\", \"margin\": null}]}",
+                   &cfg)) {
+        CHECK_INT(cfg.guardrails_default, 0);
+        CHECK_INT(cfg.nguardrails, 4);
+        CHECK_INT(cfg.guardrails[0].metric, AB_METRIC_NPS);
+        CHECK(cfg.guardrails[0].margin == 0.02);
+        CHECK_INT(cfg.guardrails[1].metric, AB_METRIC_CONVERSION);
+        CHECK_INT(cfg.guardrails[1].phase, AB_PHASE_DECISION);
+        CHECK(cfg.guardrails[1].margin == 0.0);
+        CHECK_INT(cfg.guardrails[2].phase, AB_PHASE_RETENTION);
+        CHECK(cfg.guardrails[2].margin == 0.5);
+        CHECK_INT(cfg.guardrails[3].phase, AB_PHASE_AWARENESS);
+        CHECK(cfg.guardrails[3].margin == 0.0);
+        /* Rendered canonically: names, a phase only on conversion, and
+         * the phase named even where it was left out. */
+        j = ab_experiment_to_json(&cfg);
+        g = json_object_get(j, "guardrails");
+        CHECK_INT(json_array_size(g), 4);
+        CHECK(!strcmp(json_string_value(json_object_get(json_array_get(g, 0), "metric")), "nps"));
+        CHECK(json_object_get(json_array_get(g, 0), "phase") == NULL);
+        CHECK(json_number_value(json_object_get(json_array_get(g, 0), "margin")) == 0.02);
+        CHECK(!strcmp(json_string_value(json_object_get(json_array_get(g, 1), "phase")), "decision"));
+        CHECK(json_is_integer(json_object_get(json_array_get(g, 1), "margin")));
+        CHECK(!strcmp(json_string_value(json_object_get(json_array_get(g, 2), "phase")), "retention"));
+        CHECK_INT(json_object_size(json_array_get(g, 3)), 3);
+        json_decref(j);
+        ab_experiment_free(&cfg);
+    }
+    /* A conversion primary with revenue, NPS and other phases as guardrails. */
+    if (!expect_ok("{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\"},"
+                   " {\"metric\": \"nps\"}, {\"metric\": \"conversion\", \"phase\": \"awareness\"},"
+                   " {\"metric\": \"conversion\", \"phase\": \"consideration\"},"
+                   " {\"metric\": \"conversion\", \"phase\": \"retention\"},"
+                   " {\"metric\": \"conversion\", \"phase\": \"advocacy\", \"margin\": 0.999}]}",
+                   &cfg)) {
+        CHECK_INT(cfg.nguardrails, 6);
+        CHECK(cfg.guardrails[5].margin == 0.999);
+        ab_experiment_free(&cfg);
+    }
+    /* null is absent here too, even for the phase of revenue or NPS. */
+    if (!expect_ok("{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"nps\","
+                   " \"phase\": null, \"margin\": null}]}",
+                   &cfg)) {
+        CHECK_INT(cfg.nguardrails, 1);
+        CHECK(cfg.guardrails[0].margin == 0.0);
+        ab_experiment_free(&cfg);
+    }
+    /* The margin is kept to the 15 digits GET shows. */
+    if (!expect_ok("{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\","
+                   " \"margin\": 0.012345678901234567}]}",
+                   &cfg)) {
+        CHECK(cfg.guardrails[0].margin == 0.0123456789012346);
+        ab_experiment_free(&cfg);
+    }
+    /* null renders as null. */
+    if (!expect_ok("{\"variants\": [\"a\", \"b\"]}", &cfg)) {
+        j = ab_experiment_to_json(&cfg);
+        CHECK(json_is_null(json_object_get(j, "guardrails")));
+        json_decref(j);
+        ab_experiment_free(&cfg);
+    }
+}
+
+/* ---- The test definition ---------------------------------------------- */
+
+/* The fields that differ between two bodies, joined by ','. */
+static void expect_diff(const char *a_text, const char *b_text, const char *want)
+{
+    ab_experiment_config a, b;
+    const char *fields[AB_DEFINITION_FIELDS];
+    char got[256] = "";
+    size_t n;
+
+    if (expect_ok(a_text, &a)) return;
+    if (expect_ok(b_text, &b)) {
+        ab_experiment_free(&a);
+        return;
+    }
+    n = ab_experiment_definition_diff(&a, &b, fields);
+    for (size_t i = 0; i < n; i++) {
+        strcat(got, i ? "," : "");
+        strcat(got, fields[i]);
+    }
+    if (strcmp(got, want))
+        test_fail(__FILE__, __LINE__, "diff of %s and %s: \"%s\", want \"%s\"", a_text, b_text,
+                  got, want);
+    else
+        test_passed++;
+    /* Symmetric, and the count needs no array. */
+    CHECK_INT(ab_experiment_definition_diff(&b, &a, NULL), n);
+    CHECK_INT(ab_experiment_definition_diff(&a, &a, NULL), 0);
+    ab_experiment_free(&a);
+    ab_experiment_free(&b);
+}
+
+static void test_definition_diff(void)
+{
+    const char *base = "{\"variants\": [\"a\", \"b\"]}";
+    ab_experiment_config cfg;
+
+    expect_diff(base, base, "");
+    /* Defaults written out are the same test. */
+    expect_diff(base,
+                "{\"variants\": [\"a\", \"b\"], \"metric\": \"conversion\", \"phase\": \"Koop\","
+                " \"alpha\": 0.05, \"method\": \"sequential\", \"sequential_tuning\": 5000,"
+                " \"correction\": \"HOLM\", \"mde\": 0.1, \"baseline\": null, \"power\": 0.8,"
+                " \"guardrails\": null}",
+                "");
+    /* What is not the test definition. */
+    expect_diff(base,
+                "{\"variants\": [\"a\", \"b\"], \"description\": \"x\", \"webhook\": \"http://h/\","
+                " \"min_days\": 0, \"min_users\": 0}",
+                "");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\", \"c\"], \"weights\": [1, 2, 3]}", "");
+    /* Each field on its own. */
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\"}", "metric");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"phase\": \"retention\"}", "phase");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"alpha\": 0.01}", "alpha");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"method\": \"fixed\"}", "method");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"sequential_tuning\": 10000}",
+                "sequential_tuning");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"correction\": \"bh\"}", "correction");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"mde\": 0.2}", "mde");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"baseline\": 0.05}", "baseline");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"power\": 0.9}", "power");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"guardrails\": []}", "guardrails");
+    /* All of them, in the order of SPEC section 3. */
+    expect_diff(base,
+                "{\"variants\": [\"a\", \"b\"], \"metric\": \"nps\", \"phase\": \"advocacy\","
+                " \"alpha\": 0.1, \"method\": \"fixed\", \"sequential_tuning\": 1,"
+                " \"correction\": \"none\", \"mde\": 0.5, \"baseline\": 10, \"power\": 0.5,"
+                " \"guardrails\": [{\"metric\": \"revenue\"}], \"description\": \"x\"}",
+                "metric,phase,alpha,method,sequential_tuning,correction,mde,baseline,power,"
+                "guardrails");
+    /* Guardrails compare as a set: order does not matter, margins and
+     * phases do; a phase left out is the experiment's. */
+    expect_diff("{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\"},"
+                " {\"metric\": \"nps\", \"margin\": 0.1}]}",
+                "{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"nps\", \"margin\": 0.1},"
+                " {\"metric\": \"revenue\", \"margin\": 0}]}",
+                "");
+    expect_diff("{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\"}]}",
+                "{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\", \"margin\": 0.01}]}",
+                "guardrails");
+    expect_diff("{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\"}]}",
+                "{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\"}, {\"metric\": \"nps\"}]}",
+                "guardrails");
+    expect_diff("{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\"}]}",
+                "{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"nps\"}]}", "guardrails");
+    expect_diff("{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"conversion\", \"phase\": \"retention\"}]}",
+                "{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"conversion\", \"phase\": \"advocacy\"}]}",
+                "guardrails");
+    expect_diff("{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\", \"guardrails\": [{\"metric\": \"conversion\"}]}",
+                "{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\", \"guardrails\": [{\"metric\": \"conversion\","
+                " \"phase\": \"decision\"}]}",
+                "");
+    expect_diff("{\"variants\": [\"a\", \"b\"], \"guardrails\": []}",
+                "{\"variants\": [\"a\", \"b\"], \"guardrails\": null}", "guardrails");
+    /* A baseline of null against a number, and numbers to the last digit. */
+    expect_diff("{\"variants\": [\"a\", \"b\"], \"baseline\": 0.05}",
+                "{\"variants\": [\"a\", \"b\"], \"baseline\": 0.0500000000001}", "baseline");
+    if (!expect_ok(base, &cfg)) {
+        CHECK_INT(ab_experiment_definition_diff(&cfg, NULL, NULL), 0);
+        CHECK_INT(ab_experiment_definition_diff(NULL, &cfg, NULL), 0);
+        ab_experiment_free(&cfg);
+    }
+}
+
+static void test_change_entry(void)
+{
+    ab_experiment_config a, b;
+    json_t *e, *f;
+    char *text;
+
+    if (expect_ok("{\"variants\": [\"a\", \"b\"], \"description\": \"old\"}", &a)) return;
+    if (expect_ok("{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\", \"alpha\": 0.01,"
+                  " \"baseline\": 12.5, \"guardrails\": [{\"metric\": \"conversion\", \"margin\": 0.05}],"
+                  " \"description\": \"new\"}",
+                  &b)) {
+        ab_experiment_free(&a);
+        return;
+    }
+    /* 2026-11-22T10:00:00.250Z */
+    e = ab_experiment_change_entry(&a, &b, 1795341600250LL);
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_INT(json_object_size(e), 5);
+        CHECK(!strcmp(json_string_value(json_object_get(e, "at")), "2026-11-22T10:00:00.250Z"));
+        CHECK(json_is_true(json_object_get(e, "restart_monitoring")));
+        f = json_object_get(e, "fields");
+        CHECK_INT(json_array_size(f), 4);
+        CHECK(!strcmp(json_string_value(json_array_get(f, 0)), "metric"));
+        CHECK(!strcmp(json_string_value(json_array_get(f, 1)), "alpha"));
+        CHECK(!strcmp(json_string_value(json_array_get(f, 2)), "baseline"));
+        CHECK(!strcmp(json_string_value(json_array_get(f, 3)), "guardrails"));
+        /* Only the changed fields, with values as GET renders them. */
+        CHECK_INT(json_object_size(json_object_get(e, "old")), 4);
+        CHECK_INT(json_object_size(json_object_get(e, "new")), 4);
+        CHECK(!strcmp(json_string_value(json_object_get(json_object_get(e, "old"), "metric")),
+                      "conversion"));
+        CHECK(!strcmp(json_string_value(json_object_get(json_object_get(e, "new"), "metric")),
+                      "revenue"));
+        CHECK(json_number_value(json_object_get(json_object_get(e, "old"), "alpha")) == 0.05);
+        CHECK(json_number_value(json_object_get(json_object_get(e, "new"), "alpha")) == 0.01);
+        CHECK(json_is_null(json_object_get(json_object_get(e, "old"), "baseline")));
+        CHECK(json_number_value(json_object_get(json_object_get(e, "new"), "baseline")) == 12.5);
+        CHECK(json_is_null(json_object_get(json_object_get(e, "old"), "guardrails")));
+        text = json_dumps(json_object_get(json_object_get(e, "new"), "guardrails"),
+                          JSON_COMPACT | JSON_REAL_PRECISION(15));
+        CHECK(text && !strcmp(text, "[{\"metric\":\"conversion\",\"phase\":\"decision\",\"margin\":0.05}]"));
+        free(text);
+        CHECK(json_object_get(json_object_get(e, "new"), "description") == NULL);
+        json_decref(e);
+    }
+    /* An explicit restart with nothing changed lists no field. */
+    e = ab_experiment_change_entry(&a, &a, 0);
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_INT(json_array_size(json_object_get(e, "fields")), 0);
+        CHECK_INT(json_object_size(json_object_get(e, "old")), 0);
+        CHECK(!strcmp(json_string_value(json_object_get(e, "at")), "1970-01-01T00:00:00.000Z"));
+        json_decref(e);
+    }
+    CHECK(ab_experiment_change_entry(NULL, &a, 0) == NULL);
+    CHECK(ab_experiment_change_entry(&a, NULL, 0) == NULL);
+    ab_experiment_free(&a);
+    ab_experiment_free(&b);
+}
+
+/* restart_monitoring is a request option: taken out of the body, boolean. */
+static void test_take_restart(void)
+{
+    static const struct {
+        const char *body;
+        int rc, restart;
+    } cases[] = {
+        {"{\"variants\": [\"a\", \"b\"]}", 0, 0},
+        {"{\"variants\": [\"a\", \"b\"], \"restart_monitoring\": true}", 0, 1},
+        {"{\"variants\": [\"a\", \"b\"], \"restart_monitoring\": false}", 0, 0},
+        {"{\"variants\": [\"a\", \"b\"], \"restart_monitoring\": null}", 0, 0},
+        {"{\"variants\": [\"a\", \"b\"], \"restart_monitoring\": \"yes\"}", -1, 0},
+        {"{\"variants\": [\"a\", \"b\"], \"restart_monitoring\": 1}", -1, 0},
+        {"{\"variants\": [\"a\", \"b\"], \"restart_monitoring\": \"true\"}", -1, 0},
+        {"{\"variants\": [\"a\", \"b\"], \"restart_monitoring\": [true]}", -1, 0},
+        {"[]", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *body = json_loads(cases[i].body, JSON_DECODE_ANY, NULL);
+        ab_error err = {0, ""};
+        int restart = -1;
+        snprintf(test_context, sizeof test_context, "%s", cases[i].body);
+        CHECK(body != NULL);
+        if (!body) continue;
+        CHECK_INT(ab_experiment_take_restart(body, &restart, &err), cases[i].rc);
+        CHECK_INT(restart, cases[i].restart);
+        if (cases[i].rc) {
+            CHECK_INT(err.status, 400);
+            CHECK(strstr(err.text, "restart_monitoring: must be true or false") != NULL);
+        } else {
+            ab_experiment_config cfg;
+            CHECK(json_object_get(body, "restart_monitoring") == NULL);
+            /* What is left is a config body (the key is not one). */
+            if (json_is_object(body)) {
+                CHECK_INT(ab_experiment_parse("exp-1", body, &cfg, &err), 0);
+                ab_experiment_free(&cfg);
+            }
+        }
+        json_decref(body);
+    }
+    test_context[0] = '\0';
+    /* Not a config field: ab_experiment_parse refuses it. */
+    expect_bad("{\"variants\": [\"a\", \"b\"], \"restart_monitoring\": true}",
+               "unknown field \"restart_monitoring\"");
+}
+
 /* ---- Out of memory: every jansson allocation failing in turn ---------- */
 
 static long alloc_budget = -1; /* allocations left before failing; -1: never fail */
@@ -808,7 +1191,8 @@ static void test_out_of_memory(void)
     const char *text =
         "{\"factors\": [{\"name\": \"h\", \"levels\": [\"a\", \"b\"]},"
         " {\"name\": \"c\", \"levels\": [\"x\", \"y\", \"z\"]}], \"webhook\": \"http://h/\","
-        " \"baseline\": 0.1}";
+        " \"baseline\": 0.1, \"guardrails\": [{\"metric\": \"revenue\", \"margin\": 0.02},"
+        " {\"metric\": \"conversion\", \"phase\": \"retention\"}]}";
     json_t *body = json_loads(text, 0, NULL);
     ab_experiment_config cfg;
     int parsed = 0, rendered = 0;
@@ -834,13 +1218,37 @@ static void test_out_of_memory(void)
             alloc_budget = -1;
             if (j) {
                 rendered = 1;
-                CHECK_INT(json_object_size(j), 16);
+                CHECK_INT(json_object_size(j), ALL_KEYS);
                 json_decref(j);
             }
         }
         CHECK(rendered);
-        ab_experiment_free(&cfg);
     }
+    /* A change entry against the defaults: every field differs but alpha
+     * and friends, so every allocation of the entry is tried. */
+    if (parsed) {
+        ab_experiment_config plain;
+        ab_error err = {0, ""};
+        int built = 0;
+        json_t *pb = json_pack("{s:[s,s],s:s,s:s,s:f}", "variants", "a", "b", "metric", "nps",
+                               "method", "fixed", "power", 0.9);
+        CHECK(pb && ab_experiment_parse("exp-1", pb, &plain, &err) == 0);
+        json_decref(pb);
+        for (long n = 0; n < 2000 && !built && !err.status; n++) {
+            json_t *e;
+            alloc_budget = n;
+            e = ab_experiment_change_entry(&plain, &cfg, 0);
+            alloc_budget = -1;
+            if (e) {
+                built = 1;
+                CHECK_INT(json_array_size(json_object_get(e, "fields")), 5);
+                json_decref(e);
+            }
+        }
+        CHECK(built);
+        ab_experiment_free(&plain);
+    }
+    if (parsed) ab_experiment_free(&cfg);
     json_set_alloc_funcs(malloc, free);
     json_decref(body);
 }
@@ -856,6 +1264,10 @@ int main(void)
     test_round_trip();
     test_same_structure();
     test_variant_index();
+    test_guardrails();
+    test_definition_diff();
+    test_change_entry();
+    test_take_restart();
     test_out_of_memory();
     return TEST_DONE("test_experiment");
 }

@@ -1,6 +1,10 @@
 /* test_sample_size.c — ab_sample_size_prop/_mean against R (power.prop.test
  * and the normal formula, tests/reference/sample_size.tsv made by
- * sample_size.R), ab_sample_progress on hand-computed cases, invalid input. */
+ * sample_size.R), the sequential test's ab_sample_size_seq(_prop) against
+ * sample_size_seq.R, a seeded simulation of the power the sequential plan
+ * gives, ab_sample_progress on hand-computed cases, invalid input. */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
 #include <string.h>
 
 #include "abstat/stats.h"
@@ -55,6 +59,70 @@ static void test_reference(void)
     ref_close(f);
     CHECK(nprop >= 150);
     CHECK(nmean >= 25);
+}
+
+/* ---- The sequential test's sample size (sample_size_seq.tsv) ------------ */
+
+/* R's and our doubles may round the bound at n and n - 1 differently only
+ * where the two are within rounding of each other: from ~10^12 users on,
+ * consecutive n differ by 1e-12 in the bound. There one user either way. */
+static void check_seq_n(double got, double want)
+{
+    if (want < 1e12) CHECK_REL(got, want, 0.0);
+    else CHECK(fabs(got - want) <= 1.0);
+}
+
+static void check_seqp_row(const ref_row *r)
+{
+    /* p1 mde alpha power k correction tuning n_root per_variant */
+    CHECK_INT(r->nv, 9);
+    if (r->nv != 9) return;
+    double n = NAN;
+    CHECK_INT(ab_sample_size_seq_prop(r->v[0], r->v[1], r->v[2], r->v[3], (size_t)r->v[4],
+                                      (ab_correction)r->v[5], r->v[6], &n),
+              AB_OK);
+    check_seq_n(n, r->v[8]);
+    /* The general form with the rates' variances is the same plan. */
+    double p1 = r->v[0], p2 = p1 * (1 + r->v[1]), g = NAN;
+    CHECK_INT(ab_sample_size_seq(p2 - p1, p1 * (1 - p1), p2 * (1 - p2), r->v[2], r->v[3],
+                                 (size_t)r->v[4], (ab_correction)r->v[5], r->v[6], &g),
+              AB_OK);
+    CHECK_REL(g, n, 0.0);
+}
+
+static void check_seqv_row(const ref_row *r)
+{
+    /* delta var_c var_v alpha power k correction tuning n_root per_variant */
+    CHECK_INT(r->nv, 10);
+    if (r->nv != 10) return;
+    double n = NAN;
+    CHECK_INT(ab_sample_size_seq(r->v[0], r->v[1], r->v[2], r->v[3], r->v[4], (size_t)r->v[5],
+                                 (ab_correction)r->v[6], r->v[7], &n),
+              AB_OK);
+    check_seq_n(n, r->v[9]);
+}
+
+static void test_seq_reference(void)
+{
+    ref_file *f = ref_open("sample_size_seq.tsv");
+    ref_row r;
+    int np = 0, nv = 0;
+    while (ref_next(f, &r)) {
+        snprintf(test_context, sizeof test_context, "%s (line %d)", r.tag, r.line);
+        if (!strncmp(r.tag, "seqp_", 5)) {
+            check_seqp_row(&r);
+            np++;
+        } else if (!strncmp(r.tag, "seqv_", 5)) {
+            check_seqv_row(&r);
+            nv++;
+        } else {
+            test_fail(__FILE__, __LINE__, "unknown row %s", r.tag);
+        }
+    }
+    test_context[0] = '\0';
+    ref_close(f);
+    CHECK(np >= 200);
+    CHECK(nv >= 15);
 }
 
 static void test_examples(void)
@@ -118,6 +186,168 @@ static void test_invalid(void)
     CHECK_INT(ab_sample_size_mean(1e200, 14.2, 1e200, 0.05, 0.8, 2, AB_CORRECT_NONE, &n), AB_EINVAL);
     CHECK_INT(ab_sample_size_mean(2.5, 14.2, 0.1, 0.05, 0.8, 2, (ab_correction)-1, &n), AB_EINVAL);
     CHECK_INT(ab_sample_size_mean(2.5, 14.2, 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, NULL), AB_EINVAL);
+}
+
+static void test_seq_invalid(void)
+{
+    double n;
+    const double T = 5000;
+    /* The rate form refuses what ab_sample_size_prop refuses. */
+    const double bad_p1[] = {0, 1, -0.1, 1.5, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_p1 / sizeof *bad_p1; i++)
+        CHECK_INT(ab_sample_size_seq_prop(bad_p1[i], 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n),
+                  AB_EINVAL);
+    const double bad_mde[] = {0, NAN, INFINITY, -INFINITY, 1.0, 3.0, -1.0, -1.5};
+    for (size_t i = 0; i < sizeof bad_mde / sizeof *bad_mde; i++)
+        CHECK_INT(ab_sample_size_seq_prop(0.5, bad_mde[i], 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n),
+                  AB_EINVAL);
+    const double bad_level[] = {0, 1, -0.05, 1.5, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_level / sizeof *bad_level; i++) {
+        CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, bad_level[i], 0.8, 2, AB_CORRECT_NONE, T, &n),
+                  AB_EINVAL);
+        CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, bad_level[i], 2, AB_CORRECT_NONE, T, &n),
+                  AB_EINVAL);
+        CHECK_INT(ab_sample_size_seq(0.1, 1, 1, bad_level[i], 0.8, 2, AB_CORRECT_NONE, T, &n),
+                  AB_EINVAL);
+    }
+    /* Power below 1/2: refused (the bound is not monotone there); 1/2 is
+     * a plan (the interval's bound at the effect). */
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.4999, 2, AB_CORRECT_NONE, T, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 1e-6, 2, AB_CORRECT_NONE, T, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.5, 2, AB_CORRECT_NONE, T, &n), AB_OK);
+    const size_t bad_k[] = {0, 1, AB_MAX_ARMS + 1, 1000};
+    for (size_t i = 0; i < sizeof bad_k / sizeof *bad_k; i++) {
+        CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, bad_k[i], AB_CORRECT_HOLM, T, &n),
+                  AB_EINVAL);
+        CHECK_INT(ab_sample_size_seq(0.1, 1, 1, 0.05, 0.8, bad_k[i], AB_CORRECT_HOLM, T, &n),
+                  AB_EINVAL);
+    }
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, AB_MAX_ARMS, AB_CORRECT_HOLM, T, &n), AB_OK);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, (ab_correction)7, T, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, T, NULL), AB_EINVAL);
+    CHECK_INT(ab_sample_size_seq(0.1, 1, 1, 0.05, 0.8, 2, AB_CORRECT_NONE, T, NULL), AB_EINVAL);
+    /* Tuning: positive and finite. */
+    const double bad_t[] = {0, -1, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_t / sizeof *bad_t; i++) {
+        CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, bad_t[i], &n),
+                  AB_EINVAL);
+        CHECK_INT(ab_sample_size_seq(0.1, 1, 1, 0.05, 0.8, 2, AB_CORRECT_NONE, bad_t[i], &n),
+                  AB_EINVAL);
+    }
+    /* The general form: an effect, and a spread (not both variances 0). */
+    const double bad_d[] = {0, NAN, INFINITY, -INFINITY};
+    for (size_t i = 0; i < sizeof bad_d / sizeof *bad_d; i++)
+        CHECK_INT(ab_sample_size_seq(bad_d[i], 1, 1, 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_EINVAL);
+    const double bad_v[] = {-1, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_v / sizeof *bad_v; i++) {
+        CHECK_INT(ab_sample_size_seq(0.1, bad_v[i], 1, 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_EINVAL);
+        CHECK_INT(ab_sample_size_seq(0.1, 1, bad_v[i], 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_EINVAL);
+    }
+    CHECK_INT(ab_sample_size_seq(0.1, 0, 0, 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_seq(0.1, 1e308, 1e308, 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_EINVAL);
+    CHECK_INT(ab_sample_size_seq(0.1, 0, 1, 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_OK);
+    /* Effects too small to reach: more than 2^53 users, a failure without
+     * NaN; and no value is written. */
+    n = 42;
+    CHECK_INT(ab_sample_size_seq_prop(0.5, 1e-9, 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_ERANGE);
+    CHECK_INT(ab_sample_size_seq(1e-300, 1, 1, 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_ERANGE);
+    CHECK_INT(ab_sample_size_seq(1e-9, 1e300, 1e300, 0.05, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_ERANGE);
+    CHECK_REL(n, 42.0, 0.0);
+    /* Tunings at the ends of the doubles, never NaN: 1e-300 makes
+     * N rho² overflow from ~10^7 users on (the width is then +inf, "not
+     * reached") but the answer, where ln(N rho²) ~ 700 widens the interval,
+     * lies below; 1e300 would need ~10^150 users. */
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, 1e-300, &n), AB_OK);
+    CHECK(n > 71121 && n < 1e7);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_NONE, 1e300, &n), AB_ERANGE);
+    /* Alpha at its ends. */
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 1e-300, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_OK);
+    CHECK(n > 1e6 && n < 1e8);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 1 - 1e-16, 0.8, 2, AB_CORRECT_NONE, T, &n), AB_OK);
+    CHECK(isfinite(n) && n >= 1);
+}
+
+static void test_seq_properties(void)
+{
+    double fixed, seq, seq2, a, b;
+    /* The sequential test costs more users than one fixed-horizon look,
+     * and less than it would at tuning far from the sample. */
+    CHECK_INT(ab_sample_size_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_HOLM, &fixed), AB_OK);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_HOLM, 5000, &seq), AB_OK);
+    CHECK(seq > fixed && seq < 4 * fixed);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_HOLM, 1e8, &seq2), AB_OK);
+    CHECK(seq2 > seq);
+    /* The answer is the first n where the bound holds: not at n - 1. */
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_HOLM, 5000, &seq), AB_OK);
+    CHECK_REL(seq, 71121.0, 0.0);
+    /* More power, a smaller effect, more arms under a correction: more
+     * users; without a correction the arms do not matter. */
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.9, 2, AB_CORRECT_HOLM, 5000, &a), AB_OK);
+    CHECK(a > seq);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.05, 0.05, 0.8, 2, AB_CORRECT_HOLM, 5000, &a), AB_OK);
+    CHECK(a > 3 * seq);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 4, AB_CORRECT_HOLM, 5000, &a), AB_OK);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 4, AB_CORRECT_NONE, 5000, &b), AB_OK);
+    CHECK(a > seq);
+    CHECK_REL(b, seq, 0.0);
+    /* rho² follows the test's alpha, the width alpha' = alpha/(k - 1):
+     * 4 arms at alpha 0.15 under Bonferroni is not 2 arms at 0.05. */
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.15, 0.8, 4, AB_CORRECT_BONFERRONI, 5000, &a), AB_OK);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_BONFERRONI, 5000, &b), AB_OK);
+    CHECK(a != b);
+    /* The sign of the effect does not matter in the general form. */
+    CHECK_INT(ab_sample_size_seq(0.3, 2, 3, 0.05, 0.8, 2, AB_CORRECT_NONE, 100, &a), AB_OK);
+    CHECK_INT(ab_sample_size_seq(-0.3, 3, 2, 0.05, 0.8, 2, AB_CORRECT_NONE, 100, &b), AB_OK);
+    CHECK_REL(a, b, 0.0);
+    /* An effect larger than any noise: one user. */
+    CHECK_INT(ab_sample_size_seq(100, 1, 1, 0.05, 0.8, 2, AB_CORRECT_NONE, 1, &a), AB_OK);
+    CHECK_REL(a, 1.0, 0.0);
+}
+
+/* The plan's promise, simulated: at the planned n per arm, one look with the
+ * sequential test (ab_prop_compare's diff and V into ab_seq_msprt) rejects
+ * -- Bonferroni-adjusted sequential p below alpha, in the effect's
+ * direction -- about `power` of the time. */
+static double seq_power_sim(gsl_rng *rng, double p1, double mde, double alpha, double power,
+                            size_t k, ab_correction corr, double tuning, int runs, double *n_out)
+{
+    double n, p2 = p1 * (1 + mde);
+    if (ab_sample_size_seq_prop(p1, mde, alpha, power, k, corr, tuning, &n) != AB_OK) return NAN;
+    *n_out = n;
+    double m = corr == AB_CORRECT_NONE ? 1.0 : (double)(k - 1);
+    int rejected = 0;
+    for (int i = 0; i < runs; i++) {
+        double xc = gsl_ran_binomial(rng, p1, (unsigned)n);
+        double xv = gsl_ran_binomial(rng, p2, (unsigned)n);
+        ab_prop_comparison cmp;
+        ab_seq_result seq;
+        if (ab_prop_compare(xv, n, xc, n, alpha, &cmp) != AB_OK ||
+            ab_seq_msprt(cmp.diff, cmp.var, 2 * n, alpha, tuning, &seq) != AB_OK)
+            return NAN;
+        if (m * seq.p_value < alpha && (cmp.diff > 0) == (mde > 0)) rejected++;
+    }
+    return (double)rejected / runs;
+}
+
+static void test_seq_power_simulation(void)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    CHECK(rng != NULL);
+    if (!rng) return;
+    const int runs = 4000;
+    double n, got;
+    gsl_rng_set(rng, 20260917);
+    got = seq_power_sim(rng, 0.1, 0.1, 0.05, 0.8, 2, AB_CORRECT_HOLM, 5000, runs, &n);
+    printf("seq_power_sim: baseline 0.1, mde +10 %%, alpha 0.05, power 0.8, tuning 5000: "
+           "n = %.0f per arm, single-look rejection %.1f %% of %d\n", n, 100 * got, runs);
+    CHECK(fabs(got - 0.8) <= 0.03);
+    gsl_rng_set(rng, 20260918);
+    got = seq_power_sim(rng, 0.05, -0.2, 0.1, 0.9, 3, AB_CORRECT_BONFERRONI, 1000, runs, &n);
+    printf("seq_power_sim: baseline 0.05, mde -20 %%, alpha 0.1, power 0.9, 3 arms Bonferroni, "
+           "tuning 1000: n = %.0f per arm, single-look rejection %.1f %% of %d\n", n, 100 * got,
+           runs);
+    CHECK(fabs(got - 0.9) <= 0.03);
+    gsl_rng_free(rng);
 }
 
 /* Runs ab_sample_progress and checks both figures (NaN equals NaN). */
@@ -192,8 +422,12 @@ int main(void)
 {
     ab_stats_init();
     test_reference();
+    test_seq_reference();
     test_examples();
     test_invalid();
+    test_seq_invalid();
+    test_seq_properties();
+    test_seq_power_simulation();
     test_progress();
     return TEST_DONE("test_sample_size");
 }

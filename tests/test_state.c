@@ -76,8 +76,8 @@ static void check_init(void)
     ab_state_init(&s, 3);
     CHECK_INT(s.k, 3);
     CHECK(s.events == 0 && s.duplicates == 0 && s.conflicts == 0 && s.unattributed == 0);
-    CHECK(s.first_ts_ms == INT64_MAX);
-    CHECK(s.last_ts_ms == INT64_MIN);
+    CHECK(s.first_exposure_ms == INT64_MAX);
+    CHECK(s.last_exposure_ms == INT64_MIN);
     int nonzero = 0;
     for (size_t v = 0; v < AB_MAX_ARMS; v++) {
         const ab_arm_counts *a = &s.arms[v];
@@ -386,25 +386,55 @@ static void check_duplicates(void)
     ab_state_free(&s);
 }
 
-/* first/last_ts_ms span the applied events; arrival order is not time order. */
-static void check_ts(void)
+/* The experiment's clock spans its applied exposures only (SPEC 4: it runs
+ * from the first exposure; no event of an unexposed user moves it);
+ * arrival order is not time order. */
+static void check_clock(void)
 {
     ab_exp_state s;
     ab_state_init(&s, 2);
+#define CLOCK_IS(first, last) CHECK(s.first_exposure_ms == (first) && s.last_exposure_ms == (last))
+    /* Unattributed conversions and answers, even at absurd times, leave it unset. */
+    CHECK_INT(apply(&s, at(conv("ghost", AB_PHASE_DECISION, 5.0), 0)), AB_APPLY_UNATTRIBUTED);
+    CHECK_INT(apply(&s, at(conv("ghost", AB_PHASE_DECISION, NAN), 253402300799999LL)),
+              AB_APPLY_UNATTRIBUTED);
+    CHECK_INT(apply(&s, at(nps("ghost", 9), INT64_MAX)), AB_APPLY_UNATTRIBUTED);
+    CHECK_INT(apply(&s, at(nps("ghost", 9), INT64_MIN)), AB_APPLY_UNATTRIBUTED);
+    CLOCK_IS(INT64_MAX, INT64_MIN);
+    /* Exposures the state ignores (a variant out of range) do not start it. */
+    CHECK_INT(apply(&s, at(expo("ghost", 7), 1)), AB_APPLY_NOOP);
+    CLOCK_IS(INT64_MAX, INT64_MIN);
+
+    /* The first exposure starts it. */
     CHECK_INT(apply(&s, at(with_id(expo("liz", 0), "t1"), 500)), AB_APPLY_COUNTED);
-    CHECK(s.first_ts_ms == 500 && s.last_ts_ms == 500);
-    apply(&s, at(conv("liz", AB_PHASE_DECISION, NAN), 100));
-    apply(&s, at(conv("nobody", AB_PHASE_DECISION, NAN), 900)); /* unattributed: still an event */
-    apply(&s, at(expo("liz", 0), 300));
-    CHECK(s.first_ts_ms == 100 && s.last_ts_ms == 900);
+    CLOCK_IS(500, 500);
+    /* An exposed user's conversions and answers do not move it either way. */
+    CHECK_INT(apply(&s, at(conv("liz", AB_PHASE_DECISION, NAN), 100)), AB_APPLY_COUNTED);
+    CHECK_INT(apply(&s, at(conv("liz", AB_PHASE_CONSIDERATION, 3.0), 900)), AB_APPLY_COUNTED);
+    CHECK_INT(apply(&s, at(nps("liz", 10), 0)), AB_APPLY_COUNTED);
+    CHECK_INT(apply(&s, at(nps("liz", 10), 99999)), AB_APPLY_NOOP);
+    CHECK_INT(apply(&s, at(conv("nobody", AB_PHASE_DECISION, NAN), 50)), AB_APPLY_UNATTRIBUTED);
+    CLOCK_IS(500, 500);
+    /* A repeat exposure is an exposure: earlier in time, it moves the start. */
+    CHECK_INT(apply(&s, at(expo("liz", 0), 300)), AB_APPLY_NOOP);
+    CLOCK_IS(300, 500);
+    /* So is a conflicting one (the user stays where it was). */
+    CHECK_INT(apply(&s, at(expo("liz", 1), 800)), AB_APPLY_CONFLICT);
+    CLOCK_IS(300, 800);
     /* A duplicate is not applied, so it does not stretch the span. */
     CHECK_INT(apply(&s, at(with_id(expo("liz", 0), "t1"), 5)), AB_APPLY_DUPLICATE);
-    CHECK_INT(apply(&s, at(with_id(expo("liz", 0), "t1"), 5000)), AB_APPLY_DUPLICATE);
-    CHECK(s.first_ts_ms == 100 && s.last_ts_ms == 900);
-    /* Negative epochs are times too. */
-    apply(&s, at(expo("mo", 1), -86400000));
-    CHECK(s.first_ts_ms == -86400000 && s.last_ts_ms == 900);
-    CHECK(s.events == 7);
+    CHECK_INT(apply(&s, at(with_id(expo("new", 0), "t1"), 5000)), AB_APPLY_DUPLICATE);
+    CLOCK_IS(300, 800);
+    /* A new user's exposure; negative epochs are times too. */
+    CHECK_INT(apply(&s, at(expo("mo", 1), -86400000)), AB_APPLY_COUNTED);
+    CLOCK_IS(-86400000, 800);
+    CHECK_INT(apply(&s, at(expo("pat", 1), 7000)), AB_APPLY_COUNTED);
+    CLOCK_IS(-86400000, 7000);
+    /* The exposed user "mo" converting later still leaves the end alone. */
+    CHECK_INT(apply(&s, at(conv("mo", AB_PHASE_DECISION, NAN), 9000)), AB_APPLY_COUNTED);
+    CLOCK_IS(-86400000, 7000);
+#undef CLOCK_IS
+    CHECK(s.events == 18);
     ab_state_free(&s);
 }
 
@@ -527,7 +557,7 @@ int main(void)
     check_revenue_many();
     check_nps();
     check_duplicates();
-    check_ts();
+    check_clock();
     check_stream();
     check_malformed();
     check_many_users();

@@ -103,6 +103,34 @@ ab_status ab_chisq_gof(const double *obs, const double *weights, size_t k,
 ab_status ab_srm_check(const double *users, const double *weights, size_t k,
                        ab_chisq_result *out, int *alert);
 
+/* Anytime-valid sample-ratio test (Lindon & Malek, "Anytime-valid inference
+ * for multinomial count data", NeurIPS 2022): the Bayes factor of a
+ * Dirichlet(c p) mixture of multinomials against the intended split p,
+ *   BF = G(c)/G(c + N) prod_i G(c p_i + n_i)/G(c p_i) / prod_i p_i^n_i,
+ * N = sum n_i, p = weights normalised. Under a healthy split BF is a
+ * non-negative martingale of mean 1 in the users as they arrive, so by
+ * Ville's inequality P(BF ever >= 1/a) <= a, for any c and however often it
+ * is looked at: the running minimum of p_value is an anytime-valid p.
+ * The default concentration, and why, is in stats/chisq.c. */
+#define AB_SRM_PRIOR_CONCENTRATION 1000.0
+
+typedef struct {
+    double log_bf;  /* ln BF; 0 with no users, +inf when an arm of weight 0
+                       has users (the split is broken for certain) */
+    double p_value; /* min(1, exp(-log_bf)), the instantaneous anytime-valid
+                       p; the caller keeps the running minimum */
+} ab_srm_seq_result;
+
+/* users and weights as for ab_srm_check (counts up to 2^53 each, weights
+ * >= 0 and not all 0, 2 <= k <= AB_MAX_ARMS); concentration c > 0, finite,
+ * with c p_i >= DBL_MIN for every arm of weight > 0 (else AB_EINVAL)
+ * (AB_SRM_PRIOR_CONCENTRATION unless there is a reason). An arm of weight 0
+ * without users takes no part; with users it gives log_bf = +inf, p = 0.
+ * No users at all: log_bf = 0, p = 1. */
+ab_status ab_srm_sequential(const double *users, const double *weights,
+                            size_t k, double concentration,
+                            ab_srm_seq_result *out);
+
 /* ---- Multiple comparisons (stats/adjust.c) ------------------------------ */
 
 /* R's p.adjust(p, method) over the k p-values; NaN entries are left out of
@@ -196,6 +224,28 @@ ab_status ab_sample_size_prop(double p1, double mde, double alpha,
 ab_status ab_sample_size_mean(double baseline, double sd, double mde,
                               double alpha, double power, size_t k,
                               ab_correction correction, double *per_variant);
+
+/* Users per variant at which the sequential test of SPEC section 6 (the
+ * normal-mixture confidence sequence) has the given power against an
+ * effect delta, by GrowthBook's single-look bound: the smallest whole n with
+ *   |delta| >= w(2n) + z_beta sqrt(V),  V = (var_c + var_v) / n,
+ *   w(N) = sqrt( V (N rho^2 + 1)/(N rho^2) (2 ln(1/alpha') + ln(N rho^2 + 1)) ),
+ * rho^2 from alpha and tuning as the test has it, alpha' the per-comparison
+ * level of ab_sample_size_prop, z_beta = Phi^-1(power). var_c and var_v
+ * are per-user variances (>= 0, not both 0). power must be in [0.5, 1):
+ * below 1/2 the condition is not monotone in n. AB_ERANGE when more than
+ * 2^53 users per variant would be needed. */
+ab_status ab_sample_size_seq(double delta, double var_c, double var_v,
+                             double alpha, double power, size_t k,
+                             ab_correction correction, double tuning,
+                             double *per_variant);
+
+/* The same for rates, with the parameters of ab_sample_size_prop:
+ * p2 = p1 (1 + mde), var = p q in each arm, delta = p2 - p1. */
+ab_status ab_sample_size_seq_prop(double p1, double mde, double alpha,
+                                  double power, size_t k,
+                                  ab_correction correction, double tuning,
+                                  double *per_variant);
 
 typedef struct {
     double progress;       /* min over arms of users / per_variant, capped at 1 */

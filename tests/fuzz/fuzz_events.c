@@ -5,9 +5,11 @@
  * be identical — event_parse.c promises that behaviour and messages do not
  * depend on which reader ran. The low bit of the first byte picks which
  * reader goes first, so state left behind by one run cannot hide behind a
- * fixed order. Beyond agreement, the invariants the daemon relies on are
- * checked: a 400/413 on failure (never 500: nothing here runs out of
- * memory), accepted events within the documented limits, and error texts
+ * fixed order; the next bit picks the ts window (an ingest-only token's,
+ * 72 hours deep, or a backfilling sender's, down to 2000). Beyond
+ * agreement, the invariants the daemon relies on are checked: a 400/413 on
+ * failure (never 500: nothing here runs out of memory), accepted events
+ * within the documented limits (ts inside the window), and error texts
  * that jansson accepts as UTF-8 (they go into JSON answers; an invalid one
  * turns the 400 into a 500). Violations end in __builtin_trap(). */
 #include <jansson.h>
@@ -69,11 +71,11 @@ typedef struct {
     int rc;
 } run;
 
-static void parse(run *r, const uint8_t *data, size_t size, int fast)
+static void parse(run *r, const uint8_t *data, size_t size, int fast, const ab_ts_window *w)
 {
     memset(&r->err, 0, sizeof r->err);
     ab_event_fast_scan = fast;
-    r->rc = ab_event_parse_body((const char *)data, size, NOW_MS, lookup, NULL, MAX_EVENTS,
+    r->rc = ab_event_parse_body((const char *)data, size, w, lookup, NULL, MAX_EVENTS,
                                 MAX_ERRORS, &r->arena, &r->batch, &r->err);
     ab_event_fast_scan = 1;
 }
@@ -90,7 +92,7 @@ static int json_text_ok(const char *text, size_t cap)
 }
 
 /* The invariants one result must hold on its own. */
-static void check_one(const run *r)
+static void check_one(const run *r, const ab_ts_window *w)
 {
     const ab_event_batch *b = &r->batch;
     if (r->rc != 0 && r->rc != -1) __builtin_trap();
@@ -120,7 +122,9 @@ static void check_one(const run *r)
         if (e->type == AB_EVENT_CONVERSION ? !(isnan(e->value) || isfinite(e->value))
                                            : !isnan(e->value))
             __builtin_trap();
-        if (e->ts_ms < 0 || e->ts_ms > AB_TS_MAX_MS) __builtin_trap();
+        if (e->ts_ms < AB_TS_MIN_MS || e->ts_ms < w->earliest_ms ||
+            e->ts_ms > w->now_ms + AB_TS_AHEAD_MS)
+            __builtin_trap();
         if (e->user_len < 1 || e->user_len > 256 || e->user[e->user_len] != '\0')
             __builtin_trap();
         if (e->id ? (e->id_len < 1 || e->id_len > 128 || e->id[e->id_len] != '\0')
@@ -162,6 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int initialised;
     static run fast, slow;
     int jansson_first = size > 0 && (data[0] & 1);
+    ab_ts_window w = ab_ts_window_at(NOW_MS, size > 0 && (data[0] & 2));
 
     if (!initialised) {
         ab_stats_init();
@@ -170,14 +175,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         initialised = 1;
     }
     if (jansson_first) {
-        parse(&slow, data, size, 0);
-        parse(&fast, data, size, 1);
+        parse(&slow, data, size, 0, &w);
+        parse(&fast, data, size, 1, &w);
     } else {
-        parse(&fast, data, size, 1);
-        parse(&slow, data, size, 0);
+        parse(&fast, data, size, 1, &w);
+        parse(&slow, data, size, 0, &w);
     }
-    check_one(&fast);
-    check_one(&slow);
+    check_one(&fast, &w);
+    check_one(&slow, &w);
     check_same(&fast, &slow);
     /* Each input starts from empty arenas, as each request does. */
     ab_arena_reset(&fast.arena);
