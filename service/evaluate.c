@@ -242,7 +242,8 @@ static void guard_eval(const ab_evaluation *ev, ab_method method, size_t i, ab_g
         out->ci = seq ? r->rate[def.phase].seq.ci : r->rate[def.phase].cmp.diff_ci;
         break;
     }
-    out->threshold = isfinite(out->control) ? -def.margin * fabs(out->control) : NAN;
+    /* + 0.0: a margin of 0 gives 0, not -0. */
+    out->threshold = isfinite(out->control) ? -def.margin * fabs(out->control) + 0.0 : NAN;
     out->status = ab_guard_judge(out->ci, out->threshold);
 }
 

@@ -120,23 +120,26 @@ static void add_effect(text *t, const ab_verdict_context *ctx, const ab_verdict_
     double bound = up ? a->ci.lo : a->ci.hi;
     ab_metric_label(ctx->metric, ctx->phase, label, sizeof label);
     add(t, "%s %s", up ? "raises" : "lowers", label);
+    int open = 0;
     if (isfinite(bound)) {
         /* A ratio of NPS scores means nothing: points only. */
         int relative = ctx->metric != AB_METRIC_NPS && isfinite(a->control) && a->control != 0.0;
-        if (relative)
-            add(t, " by at least %+.1f %% (", 100.0 * bound / fabs(a->control));
-        else
-            add(t, " by at least ");
+        add(t, " by at least ");
+        if (relative) {
+            add(t, "%+.1f %% (", 100.0 * bound / fabs(a->control));
+            open = 1;
+        }
         add_diff(t, ctx->metric, bound);
-        if (relative) add(t, ")");
     }
     if (isfinite(a->value) && isfinite(a->control)) {
-        add(t, " (");
+        add(t, open ? "; " : " (");
+        open = 1;
         add_value(t, ctx->metric, a->value);
         add(t, " against ");
         add_value(t, ctx->metric, a->control);
-        add(t, " for %s)", ctx->names[0]);
+        add(t, " for %s", ctx->names[0]);
     }
+    if (open) add(t, ")");
 }
 
 static size_t count_guards(const ab_verdict_arm *a, ab_guard_status s)

@@ -3,6 +3,10 @@
 #include "internal.h"
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_sf_erf.h>
+#include <gsl/gsl_sf_result.h>
 
 /* The per-comparison level: the k - 1 comparisons with the control share
  * alpha (Bonferroni) unless no correction is asked for. Holm and BH are
@@ -171,30 +175,91 @@ ab_status ab_sample_progress(const double *users, const double *weights,
 
 /* ---- Sequential test (SPEC section 6, sample_size.sequential_per_variant) --
  *
- * GrowthBook's single-look bound for the normal-mixture test: at n users per
- * arm the test's interval theta ± w(2n) excludes 0 with probability about
- * Phi((delta - w(2n)) / sqrt(V)), so the power is reached at the smallest n
- * with delta >= w(2n) + z_beta sqrt(V). With s = var_c + var_v, V = s/n and
- * x = 2n rho², that is
- *   delta >= sqrt(s/n) (sqrt(g(x)) + z_beta),  g(x) = (1 + 1/x)(2 ln(1/alpha') + ln(1 + x)).
- * sqrt(s/n) sqrt(g) = sqrt(2 rho² s · (1/x)(1 + 1/x)(2L + ln(1 + x))), and the
- * logarithmic derivative of (1/x)(1 + 1/x)(2L + ln(1 + x)) is
- *   -1/x - 1/(x(1 + x)) + 1/((1 + x)(2L + ln(1 + x))) < 0
- * for every x > 0 and L >= 0 (as x < (x + 2) ln(1 + x) for x > 0). So for
- * z_beta >= 0 (power >= 1/2) the right-hand side falls strictly with n and
- * the users needed are found by doubling from n = 1 and bisecting on whole
- * numbers. Below power 1/2 the term z_beta sqrt(s/n) rises with n and the
- * condition can hold on an island of small n and fail after it: no "smallest
- * n" worth planning with, so such a power is AB_EINVAL. */
+ * The daemon evaluates the test continually and keeps the running
+ * intersection of the intervals, so the plan is for a test monitored
+ * continuously. Per-arm users are the time t. The summed per-pair differences
+ * S(t) = t·diff(t) have drift delta and variance v = var_c + var_v per unit of
+ * t, so S(t)/sqrt(v) = mu t + W(t), mu = |delta|/sqrt(v), W a standard
+ * Brownian motion. The interval excludes 0 on the effect's side once
+ * diff(t) >= w(2t), i.e. once S(t)/sqrt(v) >= b(t) with
+ *   b(t) = t w(2t)/sqrt(v) = sqrt(t h(t)),
+ *   h(t) = (1 + 1/x)(2 ln(1/alpha') + ln(1 + x)),  x = 2 t rho²,
+ * which is ab_seq_half_width(t, x, alpha'): the half-width with "variance" t.
+ * Write G = 2 ln(1/alpha') + ln(1 + x). Then b² = (t + 1/(2 rho²)) G and
+ * (t + 1/(2 rho²)) G' = 1, so (b²)' = G + 1,
+ *   b'(t) = (G + 1) / (2 b),   b''(t) = -(G² + 1) / (4 b³) < 0:
+ * b is concave, and its tangent at T, a + beta t with
+ *   beta = b'(T) = (G + 1) / (2 b(T)),
+ *   a = b(T) - beta T = T ((G - 1)/2 + G/x) / b(T),
+ * lies above b for t < T (and meets it at T). a > 0 for alpha' < 1: it is
+ * at least (T/b)(ln(1 + x)(1/2 + 1/x) - 1/2), and (x + 2) ln(1 + x) > x.
+ * Crossing the line by T therefore implies crossing b by T, and the
+ * probability of the former, Brownian motion with drift m = mu - beta
+ * reaching the level a by T, is a lower bound of the power by T:
+ *   P(T) = Phi((m T - a)/sqrt(T)) + exp(2 a m) Phi((-m T - a)/sqrt(T)).
+ * The lower boundary (a rejection on the wrong side) is ignored: negligible
+ * at power >= 1/2. The users needed are the smallest whole T with
+ * P(T) >= power.
+ *
+ * P is not monotone everywhere. Scaling time by rho² leaves it a function
+ * of T rho², mu/rho and alpha' only; on a grid of those it dips (by up to
+ * ~0.01) at small T rho², where the tangent is a loose bound, and for
+ * alpha' <= 0.95 only while below 1/2; for alpha' of 0.99 and more (a
+ * per-comparison level few would use) it can reach up to ~0.53, fall back
+ * by up to ~0.025 and rise again. The answer is then the first crossing,
+ * and that is still a valid plan: the true power by T (crossing b itself)
+ * is non-decreasing in T and at least P(T), so once P(T0) >= power the
+ * power stays reached for every T >= T0, whatever P does after T0.
+ * To find the first crossing the bracket steps up from 1 on a fine grid,
+ * hi -> hi + ceil(hi/16) (by about 6 %, at most ~560 steps up to 2^53,
+ * rather than by doubling), and bisects on whole numbers in the first step
+ * that reaches the power; it would step over an excursion above the power
+ * narrower than that step, giving a later (still valid) crossing.
+ * tests/reference/sample_size_seq.R compares it with a brute force over
+ * every whole T below 3e6, and tests/test_sample_size.c with its own grid.
+ * Below power 1/2, P's dips are the rule: such a power is AB_EINVAL, as
+ * before.
+ *
+ * Where x = 2 T rho² overflows (or 1/x does) the test's interval is
+ * infinite and never rejects, and b is +inf: "not reached", as the
+ * single-look bound had it. */
 
-/* The bound at n users per arm: 1 when it holds, 0 when not. */
-static int seq_power_reached(double n, double s, double delta, double rho2,
-                             double alpha_ci, double zb)
+/* P(T) >= power: 1 when reached, 0 when not, -1 when GSL fails.
+ *
+ * The second term, exp(2am) Phi(z) with z = (-mT - a)/sqrt(T) = -w: exp(2am)
+ * overflows where Phi(z) underflows, and ln Phi(z) from gsl_sf_log_erfc
+ * would cancel against 2am (both ~ w²), besides being NaN (with
+ * GSL_SUCCESS) for |w| beyond ~1e61. With u = (mT - a)/sqrt(T) the first
+ * term's argument, 2am = (w² - u²)/2, so exactly
+ *   exp(2am) Phi(-w) = phi(u) Q(w)/phi(w)
+ *                    = exp(-u²/2 - ln hazard(w)) / sqrt(2 pi),
+ * hazard(w) = phi(w)/Q(w) (gsl_sf_hazard, ~w for large w): the exponent is
+ * computed in logs without cancellation. That is used for w > 1; for w <= 1
+ * the product itself is safe, as 2am <= 2a(sqrt(T) - a)/T <= 1/2 there and
+ * Phi(-w) >= Phi(-1). */
+static int seq_power_reached(double T, double mu, double rho2, double alpha_ci,
+                             double power)
 {
-    double V = s / n;
-    double half = ab_seq_half_width(V, 2.0 * n * rho2, alpha_ci);
-    /* half is +inf, never NaN, where the double overflows: not reached. */
-    return half + zb * sqrt(V) <= delta;
+    double x = 2.0 * T * rho2;
+    double b = ab_seq_half_width(T, x, alpha_ci);
+    if (!isfinite(x) || !(x > 0.0) || !isfinite(b)) return 0;
+    double G = -2.0 * log(alpha_ci) + log1p(x);
+    double beta = (G + 1.0) / (2.0 * b);
+    double a = T * ((G - 1.0) / 2.0 + G / x) / b;
+    double m = mu - beta, st = sqrt(T);
+    double u = (m * T - a) / st, w = (m * T + a) / st;
+    double first = gsl_cdf_ugaussian_P(u);
+    if (first >= power) return 1; /* also where mu = +inf */
+    double second;
+    if (w > 1.0) {
+        gsl_sf_result hz;
+        if (gsl_sf_hazard_e(w, &hz) != GSL_SUCCESS || !(hz.val > 0.0)) return -1;
+        second = exp(-0.5 * u * u - log(hz.val)) / sqrt(2.0 * M_PI);
+    } else {
+        second = exp(2.0 * a * m) * gsl_cdf_ugaussian_P(-w);
+    }
+    if (isnan(second) || isnan(first)) return -1;
+    return first + second >= power;
 }
 
 ab_status ab_sample_size_seq(double delta, double var_c, double var_v,
@@ -213,24 +278,29 @@ ab_status ab_sample_size_seq(double delta, double var_c, double var_v,
     if (!(s > 0.0) || !isfinite(s)) return AB_EINVAL;
     ab_status st = planning_alpha(alpha, k, correction, &alpha_ci);
     if (st != AB_OK) return st;
-    double zb = gsl_cdf_ugaussian_Pinv(power);
     double rho2 = ab_seq_rho2(alpha, tuning); /* the test's own alpha */
-    if (!isfinite(zb) || !isfinite(rho2) || !(rho2 > 0.0)) return AB_ENUMERIC;
-    delta = fabs(delta);
+    if (!isfinite(rho2) || !(rho2 > 0.0)) return AB_ENUMERIC;
+    /* mu may be +inf (a huge effect, a tiny spread): then one user. */
+    double mu = fabs(delta) / sqrt(s);
 
-    /* Bracket: lo fails (or is 0), hi holds. Doubling reaches 2^53 =
+    /* Bracket: lo fails (or is 0), hi holds, no grid point below hi holds.
+     * The steps are whole numbers (hi/16 is exact) and stop at 2^53 =
      * AB_MAX_COUNT exactly; beyond that no count could represent (nor any
      * experiment reach) the answer. */
     double lo = 0.0, hi = 1.0;
-    while (!seq_power_reached(hi, s, delta, rho2, alpha_ci, zb)) {
+    int r;
+    while ((r = seq_power_reached(hi, mu, rho2, alpha_ci, power)) != 1) {
+        if (r < 0) return AB_ENUMERIC;
         if (hi >= AB_MAX_COUNT) return AB_ERANGE;
         lo = hi;
-        hi *= 2.0;
+        hi = fmin(hi + ceil(hi / 16.0), AB_MAX_COUNT);
     }
     /* Bisect on whole numbers, all exact below 2^53. */
     while (hi - lo > 1.0) {
         double mid = lo + floor((hi - lo) / 2.0);
-        if (seq_power_reached(mid, s, delta, rho2, alpha_ci, zb)) hi = mid;
+        r = seq_power_reached(mid, mu, rho2, alpha_ci, power);
+        if (r < 0) return AB_ENUMERIC;
+        if (r) hi = mid;
         else lo = mid;
     }
     *per_variant = hi;

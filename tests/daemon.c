@@ -38,7 +38,7 @@ void td_init(td_daemon *d, const char *name)
     if (system(cmd) != 0) fprintf(stderr, "warning: could not clear %s\n", d->dir);
 }
 
-static void sleep_ms(int ms)
+void td_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -98,7 +98,7 @@ int td_start(td_daemon *d)
             d->pid = 0;
             return -1;
         }
-        sleep_ms(20);
+        td_sleep_ms(20);
     }
     return -1;
 }
@@ -113,7 +113,7 @@ int td_stop(td_daemon *d)
             d->pid = 0;
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
-        sleep_ms(20);
+        td_sleep_ms(20);
     }
     kill(d->pid, SIGKILL);
     waitpid(d->pid, &status, 0);

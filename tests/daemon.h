@@ -44,6 +44,9 @@ void td_free(td_response *r);
 /* Raw bytes in, raw response out (for malformed HTTP). */
 td_response td_raw(const td_daemon *d, const char *bytes, size_t len);
 
+/* Sleeps ms milliseconds. */
+void td_sleep_ms(int ms);
+
 /* Path to a program in ABSTAT_BIN (or ./bin). */
 const char *td_bin(const char *name);
 

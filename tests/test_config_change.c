@@ -14,12 +14,6 @@
 
 static td_daemon D;
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static td_response put(const char *id, const char *body)
 {
     char path[128];
@@ -132,7 +126,7 @@ static void test_restart_rule(void)
     json_decref(g);
 
     feed("cc", two, (const int[]){50, 50}, (const int[]){5, 8}, 2, "c");
-    sleep_ms(20); /* monitoring_since must be visibly later than created_at */
+    td_sleep_ms(20); /* monitoring_since must be visibly later than created_at */
 
     /* A change of the test definition alone is refused, naming the field,
      * the values and what to send. */
@@ -212,7 +206,7 @@ static void test_restart_rule(void)
                      "\"min_users\":10,\"webhook\":\"http://127.0.0.1:1/x\",\"metric\":\"revenue\"}",
                200, NULL);
     /* Guardrails are part of the definition, as a set. */
-    sleep_ms(5);
+    td_sleep_ms(5);
     put_expect("cc", "{\"variants\":[\"control\",\"b\"],\"metric\":\"revenue\",\"description\":\"second\","
                      "\"min_days\":3,\"min_users\":10,\"webhook\":\"http://127.0.0.1:1/x\","
                      "\"guardrails\":[{\"metric\":\"nps\",\"margin\":0.02},{\"metric\":\"conversion\"}],"
@@ -227,7 +221,7 @@ static void test_restart_rule(void)
                      "\"guardrails\":[{\"metric\":\"revenue\"}],\"restart_monitoring\":true}",
                400, "the primary metric cannot be its own guardrail");
     /* An explicit restart with nothing changed is recorded with no fields. */
-    sleep_ms(5);
+    td_sleep_ms(5);
     put_expect("cc", "{\"variants\":[\"control\",\"b\"],\"metric\":\"revenue\",\"description\":\"second\","
                      "\"min_days\":3,\"min_users\":10,\"webhook\":\"http://127.0.0.1:1/x\","
                      "\"guardrails\":[{\"metric\":\"nps\",\"margin\":0.02},{\"metric\":\"conversion\"}],"
@@ -305,14 +299,14 @@ static void test_no_old_state_decides(void)
         json_decref(res);
         if (!(res = results("win"))) return;
         better = !strcmp(str(variant(res, 1), "status"), "better");
-        if (!better) sleep_ms(100);
+        if (!better) td_sleep_ms(100);
     }
     CHECK(better);
     v = variant(res, 1);
     CHECK(json_is_string(json_object_get(v, "significant_since")));
     CHECK(!strcmp(str(json_object_get(res, "verdict"), "decision"), "ship"));
     json_decref(res);
-    sleep_ms(1200); /* let the monitor store its state, so that a restart could bring it back */
+    td_sleep_ms(1200); /* let the monitor store its state, so that a restart could bring it back */
 
     put_expect("win", "{\"variants\":[\"control\",\"buy-now\"],\"min_days\":0,\"min_users\":0,"
                       "\"metric\":\"revenue\",\"restart_monitoring\":true}",
@@ -339,7 +333,7 @@ static void test_no_old_state_decides(void)
         /* The cleared monitoring state is stored cleared: a restart must
          * not bring back the old winner. */
         if (pass == 0) {
-            sleep_ms(1200);
+            td_sleep_ms(1200);
             CHECK_INT(td_stop(&D), 0);
             CHECK_INT(td_start(&D), 0);
         }

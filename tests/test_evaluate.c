@@ -6,27 +6,10 @@
 #include <string.h>
 
 #include "../service/evaluate.h"
-#include "../service/jsonin.h"
 #include "abstat/stats.h"
+#include "live.h"
 #include "test.h"
 
-#define DAY 86400000LL
-
-static ab_live *make(const char *json)
-{
-    ab_error err = {0, ""};
-    ab_experiment_config cfg;
-    json_t *body = ab_jin_parse_text(json, &err);
-    ab_live *e = NULL;
-    if (body && ab_experiment_parse("t", body, &cfg, &err) == 0) {
-        e = ab_live_new(&cfg, 1, 0, 0);
-        if (!e) ab_experiment_free(&cfg);
-    } else {
-        test_fail(__FILE__, __LINE__, "config: %s", err.text);
-    }
-    json_decref(body);
-    return e;
-}
 
 static void set_arm(ab_live *e, size_t i, double users, double conv)
 {
@@ -35,25 +18,19 @@ static void set_arm(ab_live *e, size_t i, double users, double conv)
     e->state.arms[i].conversions[e->cfg.phase] = conv;
 }
 
-static void set_days(ab_live *e, double days)
-{
-    e->state.first_exposure_ms = 0;
-    e->state.last_exposure_ms = (int64_t)(days * DAY);
-}
-
 static ab_evaluation ev;
 
 static void test_min_days_and_users(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":7,\"min_users\":100}");
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":7,\"min_users\":100}");
     set_arm(e, 0, 5000, 100);
     set_arm(e, 1, 5000, 300);
-    set_days(e, 3);
+    tl_set_days(e, 3);
     CHECK(ab_evaluate(e, 1, &ev) == AB_OK);
     CHECK_INT(ev.status[1], AB_ARM_COLLECTING);
     CHECK_INT(ev.verdict.decision, AB_VERDICT_KEEP_RUNNING);
     CHECK(strstr(ev.verdict.reason, "3.0 of the minimum 7 days") != NULL);
-    set_days(e, 7.5);
+    tl_set_days(e, 7.5);
     CHECK(ab_evaluate(e, 2, &ev) == AB_OK);
     CHECK_INT(ev.status[1], AB_ARM_BETTER);
     CHECK_INT(ev.verdict.decision, AB_VERDICT_SHIP);
@@ -62,7 +39,7 @@ static void test_min_days_and_users(void)
     CHECK_INT(ev.nnewly, 1);
     ab_live_free(e);
 
-    e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":1000}");
+    e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":1000}");
     set_arm(e, 0, 999, 10);
     set_arm(e, 1, 1000, 500);
     CHECK(ab_evaluate(e, 1, &ev) == AB_OK);
@@ -74,7 +51,7 @@ static void test_min_days_and_users(void)
 /* Sequential: once better, it stays so; the reported p never rises. */
 static void test_sticky_and_running_min(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0}");
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0}");
     double p1, p2;
     set_arm(e, 0, 4000, 200);
     set_arm(e, 1, 4000, 320);
@@ -96,7 +73,7 @@ static void test_sticky_and_running_min(void)
 /* Fixed horizon: judged only at the planned sample, then no_effect too. */
 static void test_fixed(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"method\":\"fixed\",\"min_days\":0,"
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"method\":\"fixed\",\"min_days\":0,"
                       "\"min_users\":0,\"baseline\":0.05,\"mde\":0.5}");
     double per;
     CHECK(ab_sample_size_prop(0.05, 0.5, 0.05, 0.8, 2, AB_CORRECT_HOLM, &per) == AB_OK);
@@ -120,7 +97,7 @@ static void test_fixed(void)
 static void test_verdicts(void)
 {
     /* Two winners: ship the larger effect; a loser beside them is fine. */
-    ab_live *e = make("{\"variants\":[\"c\",\"a\",\"b\",\"d\"],\"min_days\":0,\"min_users\":0}");
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"a\",\"b\",\"d\"],\"min_days\":0,\"min_users\":0}");
     set_arm(e, 0, 10000, 500);
     set_arm(e, 1, 10000, 700);
     set_arm(e, 2, 10000, 900);
@@ -135,7 +112,7 @@ static void test_verdicts(void)
     ab_live_free(e);
 
     /* Every variant worse: keep the control. */
-    e = make("{\"variants\":[\"c\",\"a\",\"b\"],\"min_days\":0,\"min_users\":0}");
+    e = tl_experiment("{\"variants\":[\"c\",\"a\",\"b\"],\"min_days\":0,\"min_users\":0}");
     set_arm(e, 0, 10000, 900);
     set_arm(e, 1, 10000, 500);
     set_arm(e, 2, 10000, 400);
@@ -144,7 +121,7 @@ static void test_verdicts(void)
     ab_live_free(e);
 
     /* A skewed split outranks everything: invalid, naming the counts. */
-    e = make("{\"variants\":[\"c\",\"v\"],\"weights\":[1,3],\"min_days\":0,\"min_users\":0}");
+    e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"weights\":[1,3],\"min_days\":0,\"min_users\":0}");
     set_arm(e, 0, 5000, 100);
     set_arm(e, 1, 5000, 400);
     CHECK(ab_evaluate(e, 1, &ev) == AB_OK);
@@ -165,7 +142,7 @@ static void test_verdicts(void)
     ab_live_free(e);
 
     /* The intended 1:3 split passes. */
-    e = make("{\"variants\":[\"c\",\"v\"],\"weights\":[1,3],\"min_days\":0,\"min_users\":0}");
+    e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"weights\":[1,3],\"min_days\":0,\"min_users\":0}");
     set_arm(e, 0, 2500, 100);
     set_arm(e, 1, 7500, 400);
     CHECK(ab_evaluate(e, 2, &ev) == AB_OK);
@@ -176,7 +153,7 @@ static void test_verdicts(void)
 /* A sequential test with V = 0 (0/1 against 1/1) is never significant. */
 static void test_undefined_sequential(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0}");
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0}");
     set_arm(e, 0, 1, 0);
     set_arm(e, 1, 1, 1);
     CHECK(ab_evaluate(e, 1, &ev) == AB_OK);
@@ -194,7 +171,7 @@ static void test_undefined_sequential(void)
 /* Revenue and NPS as the primary metric. */
 static void test_other_metrics(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"metric\":\"revenue\",\"min_days\":0,"
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"metric\":\"revenue\",\"min_days\":0,"
                       "\"min_users\":0}");
     ab_welch_result w;
     set_arm(e, 0, 4000, 200);
@@ -209,7 +186,7 @@ static void test_other_metrics(void)
     CHECK(isfinite(ev.per_variant));
     ab_live_free(e);
 
-    e = make("{\"variants\":[\"c\",\"v\"],\"metric\":\"nps\",\"min_days\":0,\"min_users\":0}");
+    e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"metric\":\"nps\",\"min_days\":0,\"min_users\":0}");
     set_arm(e, 0, 1000, 0);
     set_arm(e, 1, 1000, 0);
     e->state.arms[0].promoters = 300;
@@ -229,10 +206,10 @@ static void test_other_metrics(void)
  * experiment was too young cannot decide later. */
 static void test_ready_gated(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":7,\"min_users\":0}");
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":7,\"min_users\":0}");
     set_arm(e, 0, 3000, 300);
     set_arm(e, 1, 3000, 450);
-    set_days(e, 1);
+    tl_set_days(e, 1);
     CHECK(ab_evaluate(e, 1, &ev) == AB_OK);
     CHECK(ev.seq_now[1].p_value < 1e-6); /* overwhelming today... */
     CHECK(!ev.monitored[1]);
@@ -241,7 +218,7 @@ static void test_ready_gated(void)
     /* By day 7 the rates are equal: nothing of day 1 remains. */
     set_arm(e, 0, 30000, 3000);
     set_arm(e, 1, 30000, 3000);
-    set_days(e, 7);
+    tl_set_days(e, 7);
     CHECK(ab_evaluate(e, 2, &ev) == AB_OK);
     CHECK(ev.monitored[1]);
     CHECK_REL(e->mon[1].min_p, ev.seq_now[1].p_value, 0);
@@ -255,7 +232,7 @@ static void test_ready_gated(void)
  * excludes 0; sequential_ci_now is this evaluation's. */
 static void test_running_interval(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0,\"mde\":0.01}");
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0,\"mde\":0.01}");
     ab_interval first;
     set_arm(e, 0, 2000, 200);
     set_arm(e, 1, 2000, 230);
@@ -279,7 +256,7 @@ static void test_running_interval(void)
 /* Futility: the running interval inside (-mde x baseline, +mde x baseline). */
 static void test_futility(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0,"
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0,"
                       "\"baseline\":0.1,\"mde\":0.1}");
     set_arm(e, 0, 5000, 500);
     set_arm(e, 1, 5000, 500);
@@ -303,7 +280,7 @@ static void test_futility(void)
 /* Fixed: judged once; later data shows but never re-judges, the plan stays. */
 static void test_fixed_frozen(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"method\":\"fixed\",\"min_days\":0,"
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"method\":\"fixed\",\"min_days\":0,"
                       "\"min_users\":0,\"mde\":0.5}");
     double per, n;
     CHECK(ab_sample_size_prop(0.05, 0.5, 0.05, 0.8, 2, AB_CORRECT_HOLM, &per) == AB_OK);
@@ -338,7 +315,7 @@ static void set_revenue(ab_live *e, size_t i, double mean, double sd)
 /* A winner that harms a guardrail is no ship; the reason names it. */
 static void test_guardrails(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0}");
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0}");
     set_arm(e, 0, 20000, 1000);
     set_arm(e, 1, 20000, 1200);
     set_revenue(e, 0, 5.0, 10.0);
@@ -362,7 +339,7 @@ static void test_guardrails(void)
     ab_live_free(e);
 
     /* A 30 % margin tolerates the revenue loss; NPS is not a guardrail. */
-    e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0,"
+    e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0,"
              "\"guardrails\":[{\"metric\":\"revenue\",\"margin\":0.3}]}");
     set_arm(e, 0, 20000, 1000);
     set_arm(e, 1, 20000, 1200);
@@ -378,7 +355,7 @@ static void test_guardrails(void)
     ab_live_free(e);
 
     /* Margin 0 and a small loss: unclear, which does not stop a ship. */
-    e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0,"
+    e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0,"
              "\"guardrails\":[{\"metric\":\"revenue\"}]}");
     set_arm(e, 0, 20000, 1000);
     set_arm(e, 1, 20000, 1200);
@@ -391,7 +368,7 @@ static void test_guardrails(void)
     ab_live_free(e);
 
     /* guardrails: [] — none. */
-    e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0,\"guardrails\":[]}");
+    e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0,\"guardrails\":[]}");
     set_arm(e, 0, 20000, 1000);
     set_arm(e, 1, 20000, 1200);
     set_revenue(e, 0, 5.0, 10.0);
@@ -406,7 +383,7 @@ static void test_guardrails(void)
  * lower bound, not the largest estimate, wins. */
 static void test_ship_rule(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"a\",\"b\"],\"min_days\":0,\"min_users\":0,"
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"a\",\"b\"],\"min_days\":0,\"min_users\":0,"
                       "\"baseline\":0.05,\"mde\":0.1}");
     set_arm(e, 0, 20000, 1000);
     set_arm(e, 1, 20000, 1300);
@@ -419,7 +396,7 @@ static void test_ship_rule(void)
     ab_live_free(e);
 
     /* a: large but noisy (few users); b: smaller, precise. */
-    e = make("{\"variants\":[\"c\",\"a\",\"b\"],\"weights\":[40,1,40],\"min_days\":0,"
+    e = tl_experiment("{\"variants\":[\"c\",\"a\",\"b\"],\"weights\":[40,1,40],\"min_days\":0,"
              "\"min_users\":0}");
     set_arm(e, 0, 200000, 10000);
     set_arm(e, 1, 5000, 400);     /* 8 % against 5 %, wide */
@@ -436,7 +413,7 @@ static void test_ship_rule(void)
 
 static void test_warnings(void)
 {
-    ab_live *e = make("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0}");
+    ab_live *e = tl_experiment("{\"variants\":[\"c\",\"v\"],\"min_days\":0,\"min_users\":0}");
     set_arm(e, 0, 1000, 50);
     set_arm(e, 1, 1000, 50);
     e->state.conflicts = 30;

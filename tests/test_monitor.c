@@ -94,12 +94,6 @@ static int posts(void)
 
 /* ---- Helpers ---------------------------------------------------------- */
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void create(const char *id, const char *body)
 {
     char path[128];
@@ -183,7 +177,7 @@ int main(void)
              "\"min_users\":100,\"webhook\":\"http://127.0.0.1:%d/hook?src=abstat\"}", rx.port);
     create("win", body);
     feed("win", two, (const int[]){2000, 2000}, (const int[]){100, 300}, 2, "w");
-    for (int i = 0; i < 40 && posts() < 2; i++) sleep_ms(100); /* timer + 1 s retry */
+    for (int i = 0; i < 40 && posts() < 2; i++) td_sleep_ms(100); /* timer + 1 s retry */
     d = decision("win");
     CHECK(!strcmp(status_of(d, 0) ? status_of(d, 0) : "", "better"));
     CHECK(!strcmp(json_string_value(json_object_get(json_object_get(d, "verdict"), "decision")), "ship"));
@@ -204,7 +198,7 @@ int main(void)
     CHECK_INT(check_exit(args), 4);
     /* More data later: significance stays, no second webhook. */
     feed("win", two, (const int[]){500, 500}, (const int[]){25, 25}, 2, "w2");
-    sleep_ms(1300);
+    td_sleep_ms(1300);
     CHECK_INT(posts(), 2);
 
     /* A clear loser. */
@@ -228,10 +222,15 @@ int main(void)
                  "1000") != NULL);
     json_decref(d);
 
-    /* A skewed split: 3,000 against 2,000 when 50/50 was intended. */
-    create("skew", "{\"variants\":[\"control\",\"b\"],\"min_days\":0,\"min_users\":10}");
+    /* A skewed split: 3,000 against 2,000 when 50/50 was intended. b is
+     * far better, but nothing is announced while the split is wrong. */
+    snprintf(body, sizeof body, "{\"variants\":[\"control\",\"b\"],\"min_days\":0,"
+             "\"min_users\":10,\"webhook\":\"http://127.0.0.1:%d/hook?src=skew\"}", rx.port);
+    create("skew", body);
     feed("skew", (const char *const[]){"control", "b"}, (const int[]){3000, 2000},
-         (const int[]){150, 100}, 2, "s");
+         (const int[]){150, 300}, 2, "s");
+    td_sleep_ms(1300);
+    CHECK_INT(posts(), 2);
     snprintf(args, sizeof args, "skew %s", server);
     CHECK_INT(check_exit(args), 3);
     d = decision("skew");
@@ -261,7 +260,7 @@ int main(void)
           !strcmp(json_string_value(json_object_get(v, "significant_since")), since));
     CHECK(!strcmp(status_of(d, 0) ? status_of(d, 0) : "", "better"));
     json_decref(d);
-    sleep_ms(1200);
+    td_sleep_ms(1200);
     CHECK_INT(posts(), 2); /* no webhook again after the restart */
 
     CHECK_INT(td_stop(&D), 0);

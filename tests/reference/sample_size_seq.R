@@ -1,55 +1,165 @@
 # sample_size_seq.R — reference values for ab_sample_size_seq(_prop)
 # (stats/sample_size.c): users per variant at which the normal-mixture
-# sequential test of SPEC section 6 has the requested power, by GrowthBook's
-# single-look bound: the smallest whole n with
-#   |delta| >= w(2n) + z_beta sqrt(V),   V = (var_c + var_v) / n,
-#   w(N) = sqrt( V (N rho2 + 1)/(N rho2) (2 log(1/alpha') + log(N rho2 + 1)) ),
+# sequential test of SPEC section 6, monitored continuously, has the
+# requested power. With per-arm users as time t, the summed differences
+# S(t) of the two arms standardise to S(t)/sqrt(v) = mu t + W(t),
+# v = var_c + var_v, mu = |delta|/sqrt(v), W a Brownian motion, and the test
+# rejects (on the effect's side) once S(t)/sqrt(v) >= b(t),
+#   b(t) = sqrt(t h(t)),  h(t) = (x + 1)/x (2 log(1/alpha') + log(x + 1)),  x = 2 t rho2,
 #   rho2 = (-2 log(alpha) + log(-2 log(alpha) + 1)) / tuning   (the test's alpha),
-# alpha' = alpha / (k - 1) unless the correction is none, z_beta = qnorm(power).
-# n is found twice: uniroot on log n (then the ceiling, nudged to the integer
-# where the condition first holds), and, where n <= 3e6, by brute force over
-# every n from 1 to 2n + 10, which also checks that the condition fails below
-# the answer and holds at and after it. The two must agree.
+# alpha' = alpha / (k - 1) unless the correction is none; b(t) sqrt(v)/t is
+# the half-width w(2t) of the confidence sequence (checked below). b is
+# concave, so its tangent at T, a + beta t with
+#   beta = b'(T) = (G + 1) / (2 b(T)),  G = 2 log(1/alpha') + log(x + 1),
+#   a = b(T) - beta T = T ((G - 1)/2 + G/x) / b(T) > 0,
+# lies above b before T: crossing the line by T implies crossing b, and the
+# probability of that (Brownian motion with drift m = mu - beta against the
+# level a) is a lower bound of the power by T,
+#   P(T) = pnorm((m T - a)/sqrt(T)) + exp(2 a m) pnorm((-m T - a)/sqrt(T)).
+# The lower boundary is ignored. n = the smallest whole T with P(T) >= power
+# (the first crossing: P can dip at small T, and for alpha' >= 0.99 fall
+# back after reaching ~0.53; the true power by T is non-decreasing and at
+# least P(T), so it stays reached after n all the same).
+# Where x or b overflow the test's interval is infinite (never rejects):
+# P = 0 there, as in C.
+# n is found as C finds it: the first step of the grid 1, ..., hi,
+# hi + ceiling(hi/16), ..., 2^53 where P reaches the power, then uniroot on
+# log T inside that step (the ceiling nudged to the integer where P first
+# reaches the power there; where the step is at most 3e6 wide, every T in
+# it is checked to be below the power before n and at or above it from n
+# on, which is what C's bisection needs). Where n <= 3e6 a brute force over
+# every T from 1 checks that n is the first crossing (no excursion above
+# the power was stepped over), and counts the cases where P falls below the
+# power again (up to 20 n). P is also evaluated on a log grid of T from 1 to
+# 2^53: a fall from >= 1/2 must be at alpha' > 0.95 (counted). The decision
+# at n and n - 1 is recomputed with Rmpfr (256 bits, the second term
+# without logs): the margin column is the smaller |P - power| of the two,
+# so that C may differ by one user only where that margin is within
+# rounding. b(t) sqrt(v)/t = w(2t) and beta = b' are checked first.
 # Corrections are coded as in abstat/stats.h: 0 none, 1 holm, 2 bonferroni, 3 bh.
 # Run from tests/reference (make reference); writes sample_size_seq.tsv.
+suppressPackageStartupMessages(library(Rmpfr))
 fmt <- function(v) ifelse(is.na(v), "NA", sprintf("%.17g", v))
 out <- c("# sample_size_seq.tsv — made by sample_size_seq.R; do not edit",
-         "# seqp_*: p1 mde alpha power k correction tuning n_root per_variant",
-         "# seqv_*: delta var_c var_v alpha power k correction tuning n_root per_variant")
+         "# seqp_*: p1 mde alpha power k correction tuning n_root per_variant margin",
+         "# seqv_*: delta var_c var_v alpha power k correction tuning n_root per_variant margin")
 row <- function(tag, v) out <<- c(out, paste(c(tag, fmt(v)), collapse = "\t"))
 alpha_of <- function(alpha, k, corr) if (corr == 0) alpha else alpha / (k - 1)
+rho2_of <- function(alpha, tuning) (-2 * log(alpha) + log(-2 * log(alpha) + 1)) / tuning
 
-# The bound's slack at n users per arm: <= 0 where the power is reached.
-slack <- function(n, s, delta, alpha, alpha_ci, power, tuning) {
-  rho2 <- (-2 * log(alpha) + log(-2 * log(alpha) + 1)) / tuning
-  V <- s / n; N <- 2 * n
-  w <- sqrt(V * (N * rho2 + 1) / (N * rho2) * (2 * log(1 / alpha_ci) + log(N * rho2 + 1)))
-  w + qnorm(power) * sqrt(V) - abs(delta)
+# The tangent-line crossing probability by T (vectorised over T), doubles;
+# the second term in logs, as exp(2 a m) overflows where pnorm underflows.
+Pcross <- function(T, s, delta, alpha, alpha_ci, tuning) {
+  rho2 <- rho2_of(alpha, tuning)
+  x <- 2 * T * rho2
+  G <- -2 * log(alpha_ci) + log1p(x)
+  b <- sqrt(T * (1 + 1 / x) * G)
+  beta <- (G + 1) / (2 * b)
+  a <- T * ((G - 1) / 2 + G / x) / b
+  m <- abs(delta) / sqrt(s) - beta
+  p <- pnorm((m * T - a) / sqrt(T)) +
+       exp(2 * a * m + pnorm((-m * T - a) / sqrt(T), log.p = TRUE))
+  ifelse(is.finite(x) & is.finite(b), p, 0)
 }
 
-brute_checked <- 0; near_ties <- 0
+# The same with 256-bit floats, written as the formula reads.
+Pmpfr <- function(T, s, delta, alpha, alpha_ci, tuning) {
+  q <- function(v) mpfr(v, 256)
+  la <- -2 * log(q(alpha))
+  rho2 <- (la + log(la + 1)) / q(tuning)
+  T <- q(T); x <- 2 * T * rho2
+  G <- -2 * log(q(alpha_ci)) + log(x + 1)
+  b <- sqrt(T * (x + 1) / x * G)
+  beta <- (G + 1) / (2 * b)
+  a <- b - beta * T
+  m <- abs(q(delta)) / sqrt(q(s)) - beta
+  pnorm((m * T - a) / sqrt(T)) + exp(2 * a * m) * pnorm((-m * T - a) / sqrt(T))
+}
+
+# b(t) sqrt(v)/t is the confidence sequence's half-width at N = 2t, and
+# beta is b' (against a central difference in 256 bits).
+local({
+  for (cs in list(c(0.05, 0.05, 5000, 0.1), c(0.1, 0.05 / 3, 1000, 7), c(0.01, 0.01, 10, 2))) {
+    alpha <- cs[1]; ac <- cs[2]; tuning <- cs[3]; v <- cs[4]
+    rho2 <- rho2_of(alpha, tuning)
+    for (t in c(1, 17, 1000, 31835, 1e6, 1e9, 1e13)) {
+      N <- 2 * t; V <- v / t; x <- 2 * t * rho2
+      w <- sqrt(V * (N * rho2 + 1) / (N * rho2) * (2 * log(1 / ac) + log(N * rho2 + 1)))
+      b <- sqrt(t * (x + 1) / x * (2 * log(1 / ac) + log(x + 1)))
+      stopifnot(abs(b * sqrt(v) / t / w - 1) < 1e-14)
+      bm <- function(u) { u <- mpfr(u, 256); xm <- 2 * u * mpfr(rho2, 256)
+        sqrt(u * (xm + 1) / xm * (-2 * log(mpfr(ac, 256)) + log(xm + 1))) }
+      h <- mpfr(t, 256) * mpfr(2, 256)^-60
+      num <- as.numeric((bm(t + h) - bm(t - h)) / (2 * h))
+      G <- -2 * log(ac) + log1p(x)
+      stopifnot(abs((G + 1) / (2 * b) / num - 1) < 1e-13)
+    }
+  }
+})
+
+# The bracket of C: the steps hi -> hi + ceiling(hi/16) from 1 up to 2^53.
+grid <- local({
+  g <- 1
+  while (g[length(g)] < 2^53) { h <- g[length(g)]; g <- c(g, min(h + ceiling(h / 16), 2^53)) }
+  g
+})
+
+brute_checked <- 0; near_ties <- 0; grid_checked <- 0; max_dip_p <- 0
+falls <- 0; falls_after_n <- 0
 solve <- function(s, delta, alpha, power, k, corr, tuning) {
   a <- alpha_of(alpha, k, corr)
-  f <- function(n) slack(n, s, delta, alpha, a, power, tuning)
-  if (f(1) <= 0) { root <- NA; n <- 1 } else {
-    stopifnot(f(2^53) <= 0)
-    r <- uniroot(function(l) f(exp(l)), c(0, log(2^53)), tol = 1e-13)
+  f <- function(T) Pcross(T, s, delta, alpha, a, tuning) - power
+  # On a log grid over the whole range (1e-15: rounding). P dips at small T
+  # (T rho2), where the tangent is a loose bound; for alpha' <= 0.95 only
+  # while below 1/2, so that for power >= 1/2 the T reaching the power are
+  # a half-line [n, inf). For alpha' >= 0.99 it can reach ~0.53 and fall
+  # back: the answer is then the first crossing (the true power by T is
+  # non-decreasing and >= P(T), so it stays reached after it).
+  g <- f(unique(round(exp(seq(0, log(2^53), length.out = 2000)))))
+  dg <- diff(g); pg <- head(g, -1) + power
+  fall <- any(dg < -1e-15 & pg >= 0.5)
+  stopifnot(!fall || a > 0.95)
+  if (fall) falls <<- falls + 1
+  if (any(dg < -1e-15 & pg < 0.5)) max_dip_p <<- max(max_dip_p, pg[dg < -1e-15 & pg < 0.5])
+  grid_checked <<- grid_checked + 1
+  # The first grid step that reaches the power, then uniroot (on log T)
+  # inside it, the ceiling nudged to where P first reaches the power there.
+  fg <- f(grid)
+  i <- which(fg >= 0)[1]
+  stopifnot(!is.na(i))
+  if (i == 1) { root <- NA; n <- 1 } else {
+    lo <- grid[i - 1]; hi <- grid[i]
+    r <- uniroot(function(l) f(exp(l)), c(log(lo), log(hi)), tol = 1e-13)
     root <- exp(r$root)
-    n <- max(1, ceiling(root))
-    while (f(n) > 0) n <- n + 1
-    while (n > 1 && f(n - 1) <= 0) n <- n - 1
+    n <- min(hi, max(lo + 1, ceiling(root)))
+    while (f(n) < 0) n <- n + 1
+    while (n - 1 > lo && f(n - 1) >= 0) n <- n - 1
+    # C bisects in (lo, hi]: the T there reaching the power must be [n, hi].
+    if (hi - lo <= 3e6) {
+      v <- f((lo + 1):hi) >= 0
+      stopifnot(which(v)[1] == n - lo, all(v[(n - lo):length(v)]))
+    }
   }
-  # How close the decision at n and n - 1 is to a tie, relative to delta:
-  # where it is within rounding, C and R could answer n and n - 1.
-  m <- min(abs(f(n)), if (n > 1) abs(f(n - 1)) else Inf) / abs(delta)
-  if (m < 1e-12) { near_ties <<- near_ties + 1; message(sprintf("near tie: n = %.0f, margin %.2g", n, m)) }
+  # The decision at n and n - 1 in 256 bits, and how close it is to a tie.
+  pm <- function(T) Pmpfr(T, s, delta, alpha, a, tuning) - power
+  hi <- pm(n); lo <- if (n > 1) pm(n - 1) else mpfr(-Inf, 256)
+  margin <- as.numeric(min(abs(hi), abs(lo)))
+  if (margin < 1e-12) {
+    near_ties <<- near_ties + 1
+    message(sprintf("near tie: n = %.0f, margin %.2g", n, margin))
+  } else {
+    stopifnot(hi >= 0, lo < 0)
+  }
+  # Brute force: n is the first whole T from 1 on with P >= power (so the
+  # grid stepped over no excursion above the power); whether P falls below
+  # the power again after n, up to 20 n (allowed, counted).
   if (n <= 3e6) {
-    v <- f(seq_len(2 * n + 10)) <= 0
-    nb <- which(v)[1]
-    stopifnot(nb == n, all(v[nb:length(v)]))
+    v <- f(seq_len(max(2 * n + 10, min(20 * n, 3e6)))) >= 0
+    stopifnot(which(v)[1] == n)
+    if (!all(v[n:length(v)])) falls_after_n <<- falls_after_n + 1
     brute_checked <<- brute_checked + 1
   }
-  c(root, n)
+  c(root, n, margin)
 }
 
 prop <- function(tag, p1, mde, alpha = 0.05, power = 0.8, k = 2, corr = 1, tuning = 5000) {
@@ -91,6 +201,13 @@ prop("alpha0.999_none", 0.05, 0.1, 0.999, 0.8, 2, 0)
 prop("power0.999", 0.05, 0.1, 0.05, 0.999)
 prop("power0.5_exact", 0.2, 0.1, 0.05, 0.5)
 prop("k64_bonferroni", 0.02, 0.15, 0.05, 0.8, 64, 2)
+# alpha' near 1 (p 5 %, +10 %, alpha 0.999 uncorrected, tuning 2.5), where P
+# reaches 0.5133 at T = 421, falls to 0.5038 by 1807 and rises again: at
+# power 0.513 the first crossing is 352, above it again from 3353 (doubling
+# from 1 would have stepped from 256 to 512 over the first), and powers
+# around it.
+for (power in c(0.505, 0.51, 0.513, 0.52))
+  prop(sprintf("nonmono_a0.999_pw%g", power), 0.05, 0.1, 0.999, power, 2, 0, 2.5)
 prop("n1_huge_effect", 0.01, 98, 0.5, 0.5, 2, 0, 1)
 prop("tiny_mde_1e9", 0.5, 1e-4)
 prop("tiny_mde_1e12", 0.5, 1e-6)
@@ -117,5 +234,8 @@ for (tuning in c(10, 1000, 1e5)) for (power in c(0.5, 0.8, 0.95))
   gen(sprintf("grid_t%g_pw%g", tuning, power), 0.02, 0.3, 0.25, 0.05, power, 4, 3, tuning)
 
 writeLines(out, "sample_size_seq.tsv")
-message(sprintf("sample_size_seq.tsv: %d cases, %d checked by brute force, %d near ties",
-                length(out) - 3, brute_checked, near_ties))
+message(sprintf(paste("sample_size_seq.tsv: %d cases, %d checked by brute force (%d",
+                      "with P below the power again after n), %d on the log grid (%d",
+                      "falling from >= 1/2, largest P at a dip below 1/2: %.3g), %d near ties"),
+                length(out) - 3, brute_checked, falls_after_n, grid_checked, falls, max_dip_p,
+                near_ties))
