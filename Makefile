@@ -108,7 +108,8 @@ fuzz:
 # The integration tests with every daemon they start under memcheck; a
 # memcheck error makes abstatd exit 99, which fails the test's clean stop.
 VALGRIND_TESTS := $(filter %/test_daemon %/test_counting %/test_crash %/test_monitor \
-                    %/test_security %/test_hostile %/test_event_time,$(TESTS))
+                    %/test_security %/test_hostile %/test_event_time %/test_verdict \
+                    %/test_config_change,$(TESTS))
 valgrind: $(PROGRAMS) $(TESTS)
 	@command -v valgrind >/dev/null || { echo "valgrind: installing"; apt-get install -y -qq valgrind; }
 	@ABSTAT_BIN=$(abspath $(BIN)) ABSTAT_WRAP="valgrind -q --error-exitcode=99 --leak-check=full \
