@@ -4,12 +4,13 @@
 # Prints the make variables PKG_CFLAGS and PKG_LIBS on standard output.
 set -eu
 
-modules="gsl libevent libevent_pthreads jansson sqlite3"
+modules="gsl libevent libevent_pthreads libevent_openssl openssl jansson sqlite3"
 # Debian package that provides each pkg-config module.
 pkg_of() {
     case "$1" in
         gsl) echo libgsl-dev ;;
-        libevent|libevent_pthreads) echo libevent-dev ;;
+        libevent|libevent_pthreads|libevent_openssl) echo libevent-dev ;;
+        openssl) echo libssl-dev ;;
         jansson) echo libjansson-dev ;;
         sqlite3) echo libsqlite3-dev ;;
     esac

@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "ingest.h"
+#include "memory.h"
 #include "metrics.h"
 #include "monitor.h"
 #include "options.h"
@@ -32,6 +33,7 @@ typedef struct ab_daemon {
     ab_ingest ingest;
     ab_metrics metrics;
     ab_monitor monitor;
+    ab_memory memory;        /* the account behind --max-memory */
     int64_t started_ms;
     int shutting_down;       /* new requests get 503 while draining */
 } ab_daemon;

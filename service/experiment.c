@@ -11,9 +11,9 @@
 
 #include "event.h"
 #include "jsonin.h"
+#include "webhook.h"
 
 #define DESCRIPTION_MAX 1024
-#define WEBHOOK_MAX 2048
 #define MIN_DAYS_MAX 3650.0 /* ten years: anything longer is a typo */
 #define ALPHA_MAX 0.5       /* beyond this a "significant" result means nothing */
 #define WEIGHT_TOL 1e-12
@@ -306,57 +306,6 @@ static int lower_copy(const char *s, char *buf, size_t size)
     return 0;
 }
 
-/* Why a webhook URL is not usable, or NULL. The notifier speaks plain
- * HTTP/1.1 without TLS, so only http://host[:port][/path] is accepted;
- * credentials in the URL would end up in logs and are refused. */
-static const char *webhook_problem(const char *s, size_t len)
-{
-    const char *p, *end, *host_end, *q;
-    if (len > WEBHOOK_MAX) return "must be at most 2048 bytes";
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c >= 0x7f)
-            return "must not contain spaces, control or non-ASCII characters "
-                   "(percent-encode them)";
-    }
-    if (len < 7 || strncasecmp(s, "http://", 7) != 0)
-        return "must be an http:// URL (http://host[:port]/path)";
-    p = s + 7;
-    end = p + strcspn(p, "/?#");
-    if (memchr(p, '@', (size_t)(end - p))) return "must not contain user credentials";
-    if (p < end && *p == '[') {
-        /* IPv6 literal. */
-        q = memchr(p, ']', (size_t)(end - p));
-        if (!q || q == p + 1) return "has an invalid IPv6 host";
-        for (const char *h = p + 1; h < q; h++)
-            if (!(strchr("0123456789abcdefABCDEF:.", *h))) return "has an invalid IPv6 host";
-        host_end = q + 1;
-        if (host_end < end && *host_end != ':') return "has an invalid host";
-    } else {
-        host_end = p;
-        while (host_end < end && *host_end != ':') {
-            char c = *host_end;
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '-'))
-                return "has an invalid host";
-            host_end++;
-        }
-        if (host_end == p) return "must name a host";
-    }
-    if (host_end < end) {
-        /* ":port" */
-        unsigned long port = 0;
-        q = host_end + 1;
-        if (q == end || end - q > 5) return "must have a port from 1 to 65535";
-        for (; q < end; q++) {
-            if (*q < '0' || *q > '9') return "must have a port from 1 to 65535";
-            port = port * 10 + (unsigned long)(*q - '0');
-        }
-        if (port < 1 || port > 65535) return "must have a port from 1 to 65535";
-    }
-    return NULL;
-}
-
 /* Every number of a config is kept to the 15 significant digits that GET
  * answers show (http.c renders JSON_REAL_PRECISION(15)). A client may PUT
  * back what it fetched; unrounded, a value next to a bound did not survive
@@ -628,7 +577,7 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
 
     if (read_word(body, "webhook", &s, err)) return -1;
     if (s) {
-        const char *why = webhook_problem(s, strlen(s));
+        const char *why = ab_webhook_url_problem(s, strlen(s));
         if (why) return ab_error_set(err, 400, "webhook: %s", why);
         cfg->webhook = dup_bytes(s, strlen(s));
         if (!cfg->webhook) return oom(err);

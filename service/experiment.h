@@ -46,7 +46,7 @@ typedef struct {
     double tuning;               /* sequential_tuning */
     ab_correction correction;
     double min_days, min_users;
-    char *webhook;               /* owned http:// URL, or NULL */
+    char *webhook;               /* owned http(s):// URL (ab_webhook_url_problem), or NULL */
     /* guardrails: null (the default) makes every metric other than the
      * primary that has data a guardrail with margin 0; else the list
      * (possibly empty). */

@@ -69,6 +69,13 @@ void ab_handle_events(ab_daemon *d, struct evhttp_request *req, unsigned held)
         ab_http_error(req, 500, "out of memory reading the body");
         return;
     }
+    /* At the limit already, or no room for parsing this body (its events
+     * take about 1.5 times its size): refuse before any work. */
+    if (!ab_memory_fits(&d->memory, len + len / 2)) {
+        ab_memory_refuse(&d->memory, req, "no room to take this request");
+        d->metrics.rejected_requests++;
+        return;
+    }
     if (!(p = ab_pending_new(req, len))) {
         ab_http_error(req, 500, "out of memory");
         return;

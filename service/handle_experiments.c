@@ -3,13 +3,18 @@
  * committed on its own, so the store sees requests in their order. */
 #include "handlers.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "http.h"
 #include "jsonin.h"
 #include "jsonout.h"
 #include "log.h"
+#include "webhook.h"
 
 /* Changes to experiments are made under the registry's write lock, for
  * the parse workers (see daemon.h). */
@@ -47,6 +52,23 @@ static json_t *experiment_json(const ab_live *e)
         json_decref(o);
         return NULL;
     }
+    return o;
+}
+
+/* experiment_json for a reader: without the admin scope the webhook's
+ * query values are replaced by "***" (SPEC section 9: secrets). */
+static json_t *experiment_json_for(const ab_live *e, unsigned held)
+{
+    json_t *o = experiment_json(e);
+    char *red;
+    if (!o || (held & AB_SCOPE_ADMIN) || !e->cfg.webhook) return o;
+    if (!(red = ab_webhook_url_redacted(e->cfg.webhook)) ||
+        ab_jset(o, "webhook", json_string(red))) {
+        free(red);
+        json_decref(o);
+        return NULL;
+    }
+    free(red);
     return o;
 }
 
@@ -88,22 +110,81 @@ static int by_id(const void *a, const void *b)
     return strcmp((*(const ab_live *const *)a)->cfg.id, (*(const ab_live *const *)b)->cfg.id);
 }
 
-void ab_handle_experiment_list(ab_daemon *d, struct evhttp_request *req)
-{
-    json_t *list = json_array();
-    ab_live **all = calloc(d->reg.count + 1, sizeof *all);
-    size_t n = 0;
+/* GET /v1/experiments?limit=&after= : pages of at most limit (default
+ * LIST_DEFAULT, at most LIST_MAX) experiments sorted by id, starting after
+ * the id `after` (exclusive); "next" is the last id when more remain, else
+ * null. Each entry is the experiment's config and counts, no evaluation. */
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
 
+/* Reads the query into *limit and after (empty when absent); -1 after
+ * answering 400. */
+static int list_query(struct evhttp_request *req, size_t *limit, char after[AB_ID_MAX + 1])
+{
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    struct evkeyvalq args;
+    const char *v;
+    int rc = 0;
+
+    *limit = LIST_DEFAULT;
+    after[0] = '\0';
+    if (!q || !*q) return 0;
+    if (evhttp_parse_query_str(q, &args)) {
+        ab_http_error(req, 400, "malformed query string");
+        return -1;
+    }
+    if ((v = evhttp_find_header(&args, "limit"))) {
+        char *end;
+        unsigned long n;
+        errno = 0;
+        n = v[0] >= '0' && v[0] <= '9' ? strtoul(v, &end, 10) : 0;
+        if (v[0] < '0' || v[0] > '9' || errno || *end || n < 1 || n > LIST_MAX) {
+            ab_http_error(req, 400, "limit must be a whole number from 1 to %d", LIST_MAX);
+            rc = -1;
+        } else {
+            *limit = n;
+        }
+    }
+    if (!rc && (v = evhttp_find_header(&args, "after"))) {
+        if (!ab_experiment_id_valid(v, strlen(v))) {
+            ab_http_error(req, 400, "after must be an experiment id "
+                                    "(^[a-z0-9][a-z0-9._-]{0,63}$)");
+            rc = -1;
+        } else {
+            memcpy(after, v, strlen(v) + 1);
+        }
+    }
+    evhttp_clear_headers(&args);
+    return rc;
+}
+
+void ab_handle_experiment_list(ab_daemon *d, struct evhttp_request *req, unsigned held)
+{
+    char after[AB_ID_MAX + 1];
+    size_t limit, n = 0, shown;
+    json_t *list, *body;
+    ab_live **all;
+
+    if (list_query(req, &limit, after)) return;
+    list = json_array();
+    all = calloc(d->reg.count + 1, sizeof *all);
     if (!list || !all) goto oom;
     for (size_t i = 0; i < d->reg.cap; i++) {
         ab_live *e = ab_registry_at(&d->reg, i);
-        if (e) all[n++] = e;
+        if (e && (!after[0] || strcmp(e->cfg.id, after) > 0)) all[n++] = e;
     }
     qsort(all, n, sizeof *all, by_id);
-    for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(list, experiment_json(all[i]))) goto oom;
+    shown = n < limit ? n : limit;
+    for (size_t i = 0; i < shown; i++)
+        if (json_array_append_new(list, experiment_json_for(all[i], held))) goto oom;
+    body = json_pack("{s:o,s:o}", "experiments", list,
+                     "next", shown < n ? json_string(all[shown - 1]->cfg.id) : json_null());
     free(all);
-    ab_http_json(req, 200, json_pack("{s:o}", "experiments", list));
+    if (!body) {
+        ab_http_error(req, 500, "out of memory");
+        return;
+    }
+    ab_http_json(req, 200, body);
     return;
 oom:
     json_decref(list);
@@ -111,14 +192,15 @@ oom:
     ab_http_error(req, 500, "out of memory");
 }
 
-void ab_handle_experiment_get(ab_daemon *d, struct evhttp_request *req, const char *id)
+void ab_handle_experiment_get(ab_daemon *d, struct evhttp_request *req, const char *id,
+                              unsigned held)
 {
     ab_live *e = ab_registry_get(&d->reg, id, strlen(id));
     if (!e) {
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
         return;
     }
-    ab_http_json(req, 200, experiment_json(e));
+    ab_http_json(req, 200, experiment_json_for(e, held));
 }
 
 /* A config value for people: a name as it is, anything else as JSON.
@@ -347,6 +429,8 @@ void ab_handle_experiment_delete(ab_daemon *d, struct evhttp_request *req, const
     change_begin(d);
     ab_registry_remove(&d->reg, e);
     change_end(d);
+    /* Its tables are freed: room for events again, at once. */
+    ab_memory_recount(&d->memory);
     ab_info("experiment %s deleted", id);
     ab_http_json(req, 200, json_pack("{s:s,s:b}", "id", id, "deleted", 1));
 }

@@ -4,14 +4,62 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
+#include <stdio.h>
+
 #include "http.h"
+#include "log.h"
 
 void ab_handle_healthz(ab_daemon *d, struct evhttp_request *req)
 {
-    if (ab_store_writable(d->store))
-        ab_http_json(req, 200, json_pack("{s:s}", "status", "ok"));
-    else
+    ab_memory *m = &d->memory;
+    if (!ab_store_writable(d->store)) {
         ab_http_error(req, 503, "store is not writable");
+    } else if (m->full) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", AB_MEMORY_RETRY_AFTER);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", secs);
+        ab_http_json(req, 503, json_pack("{s:s,s:s,s:I,s:I}", "status", "memory",
+                                         "error", "memory is at its limit: new events are "
+                                         "refused (503) until there is room",
+                                         "memory_bytes", (json_int_t)ab_memory_used(m),
+                                         "memory_limit_bytes", (json_int_t)m->limit));
+    } else {
+        ab_http_json(req, 200, json_pack("{s:s}", "status", "ok"));
+    }
+}
+
+/* The memory account's gauges (memory.h). */
+static int render_memory(const ab_daemon *d, struct evbuffer *buf)
+{
+    const ab_memory *m = &d->memory;
+    return evbuffer_add_printf(buf,
+        "# HELP abstat_memory_bytes Memory the daemon holds by its own account (compared with the limit).\n"
+        "# TYPE abstat_memory_bytes gauge\n"
+        "abstat_memory_bytes %zu\n"
+        "# HELP abstat_memory_limit_bytes --max-memory (or its default).\n"
+        "# TYPE abstat_memory_limit_bytes gauge\n"
+        "abstat_memory_limit_bytes %zu\n"
+        "# HELP abstat_memory_state_bytes User tables, id sets and counts of all experiments.\n"
+        "# TYPE abstat_memory_state_bytes gauge\n"
+        "abstat_memory_state_bytes %zu\n"
+        "# HELP abstat_memory_rss_bytes Resident set size, read once a second (for reference).\n"
+        "# TYPE abstat_memory_rss_bytes gauge\n"
+        "abstat_memory_rss_bytes %zu\n"
+        "# HELP abstat_memory_full 1 while new events are refused for memory.\n"
+        "# TYPE abstat_memory_full gauge\n"
+        "abstat_memory_full %d\n"
+        "# HELP abstat_memory_refused_total Ingest requests refused (503) for memory.\n"
+        "# TYPE abstat_memory_refused_total counter\n"
+        "abstat_memory_refused_total %llu\n"
+        "# HELP abstat_events_uncounted_total Stored events that could not be counted (expected 0).\n"
+        "# TYPE abstat_events_uncounted_total counter\n"
+        "abstat_events_uncounted_total %llu\n"
+        "# HELP abstat_log_suppressed_total Log lines dropped by rate limits.\n"
+        "# TYPE abstat_log_suppressed_total counter\n"
+        "abstat_log_suppressed_total %llu\n",
+        ab_memory_used(m), m->limit, m->state, m->rss, m->full,
+        (unsigned long long)m->refused, (unsigned long long)d->metrics.uncounted,
+        ab_log_suppressed_total()) < 0 ? -1 : 0;
 }
 
 void ab_handle_metrics(ab_daemon *d, struct evhttp_request *req)
@@ -26,7 +74,8 @@ void ab_handle_metrics(ab_daemon *d, struct evhttp_request *req)
     }
     /* Count this scrape before rendering so the text includes it. */
     ab_metrics_request(&d->metrics, AB_ROUTE_METRICS, 200);
-    if (!buf || ab_metrics_render(&d->metrics, users, experiments, buf)) {
+    if (!buf || ab_metrics_render(&d->metrics, users, experiments, buf) ||
+        render_memory(d, buf)) {
         if (buf) evbuffer_free(buf);
         ab_http_error(req, 500, "out of memory rendering metrics");
         return;

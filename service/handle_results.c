@@ -28,7 +28,7 @@ static void answer(ab_daemon *d, struct evhttp_request *req, const char *id, ren
     }
     if ((st = ab_monitor_evaluate(&d->monitor, e, ev, 0)) != AB_OK) {
         free(ev);
-        ab_logerr("evaluating %s failed: %s", id, ab_strerror(st));
+        ab_log_ratelimited(AB_LOG_ERROR, "evaluating %s failed: %s", id, ab_strerror(st));
         ab_http_error(req, 500, "evaluating the experiment failed: %s", ab_strerror(st));
         return;
     }

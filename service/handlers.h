@@ -18,9 +18,12 @@ int ab_handle_events_parse(ab_daemon *d, ab_pending *p, const char *body, size_t
 /* On the loop: submits p to the group commit, or answers its errors. */
 void ab_handle_events_finish(ab_daemon *d, ab_pending *p, int rc, const ab_error *err);
 /* handle_experiments.c: id is validated, NUL-terminated. */
-void ab_handle_experiment_list(ab_daemon *d, struct evhttp_request *req);
+/* list and get: held (the token's scopes) without AB_SCOPE_ADMIN shows each
+ * webhook with its query values as "***" (they often hold secrets). */
+void ab_handle_experiment_list(ab_daemon *d, struct evhttp_request *req, unsigned held);
 void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const char *id);
-void ab_handle_experiment_get(ab_daemon *d, struct evhttp_request *req, const char *id);
+void ab_handle_experiment_get(ab_daemon *d, struct evhttp_request *req, const char *id,
+                              unsigned held);
 void ab_handle_experiment_delete(ab_daemon *d, struct evhttp_request *req, const char *id);
 void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const char *id);
 /* handle_results.c */

@@ -30,9 +30,26 @@ static const char *reason(int code)
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
     case 503: return "Service Unavailable";
+    case 501: return "Not Implemented";
     default: return code >= 500 ? "Internal Server Error" : "Error";
     }
+}
+
+/* A reply to HEAD: the headers of the GET reply, its Content-Length
+ * included, and no body. evhttp 2.1 would write the body after the
+ * headers without a Content-Length, and a keep-alive client would read it
+ * as the start of the next reply. */
+static void head_reply(struct evhttp_request *req)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    char len[24];
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) return;
+    snprintf(len, sizeof len, "%zu", evbuffer_get_length(out));
+    evhttp_remove_header(evhttp_request_get_output_headers(req), "Content-Length");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+    evbuffer_drain(out, evbuffer_get_length(out));
 }
 
 /* Sends what is in the request's own output buffer (no copy). */
@@ -41,6 +58,7 @@ static void send_reply(struct evhttp_request *req, int code)
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "application/json");
     if (reply_hook) reply_hook(req, code);
+    head_reply(req);
     evhttp_send_reply(req, code, reason(code), NULL);
 }
 

@@ -2,6 +2,7 @@
  * store: write at request time, commit when idle, acknowledge after. */
 #include "ingest.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,14 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Arena bytes of the pending requests alive (loop thread only). */
+static size_t inflight_bytes;
+
+size_t ab_ingest_inflight_bytes(void)
+{
+    return inflight_bytes;
+}
+
 ab_pending *ab_pending_new(struct evhttp_request *req, size_t body_len)
 {
     ab_pending *p = calloc(1, sizeof *p);
@@ -39,14 +48,89 @@ ab_pending *ab_pending_new(struct evhttp_request *req, size_t body_len)
      * for most requests, small for the common single event (a fixed 16 KiB
      * block per request made glibc consolidate its heap constantly). */
     ab_arena_init(&p->arena, body_len < 768 ? 1024 : body_len + body_len / 2);
+    p->mem = sizeof *p + p->arena.block_size;
+    inflight_bytes += p->mem;
     return p;
+}
+
+/* Gives back what p reserved (its events are counted, or never will be). */
+static void release(ab_pending *p)
+{
+    for (size_t i = 0; i < p->nres; i++) {
+        ab_reservation *r = &p->res[i];
+        ab_state_release(&((ab_live *)r->exp)->state, r->users, r->ids, r->revenue);
+    }
+    p->nres = 0;
 }
 
 void ab_pending_free(ab_pending *p)
 {
     if (!p) return;
+    release(p);
+    inflight_bytes -= p->mem < inflight_bytes ? p->mem : inflight_bytes;
     ab_arena_reset(&p->arena);
     free(p);
+}
+
+/* Reserves room for counting p's events in each experiment (SPEC 9: a 202
+ * is only ever sent for counted events, and counting comes after the
+ * commit, when failing is no longer an option). Upper bounds per run of
+ * one experiment: every exposure may be a new user, every id new, every
+ * conversion with a value a user's first. Most of the time the tables have
+ * room and this is a capacity check per run. 0, or -1 after answering 503
+ * (nothing reserved, nothing stored). */
+static int reserve(ab_ingest *in, ab_pending *p)
+{
+    ab_memory *mem = &in->d->memory;
+    const ab_event *ev = p->batch.events;
+    size_t n = p->batch.n, runs = 0;
+    const char *why = NULL;
+
+    /* The arena as it is after parsing: its growth is in flight too. */
+    if (p->arena.total > p->mem - sizeof *p) {
+        size_t more = p->arena.total - (p->mem - sizeof *p);
+        inflight_bytes += more;
+        p->mem += more;
+    }
+    for (size_t i = 0; i < n; i++) runs += !i || ev[i].exp != ev[i - 1].exp;
+    if (runs && !(p->res = ab_arena_alloc(&p->arena, runs * sizeof *p->res))) {
+        why = "out of memory for the request";
+        goto refuse;
+    }
+    for (size_t i = 0, j; i < n; i = j) {
+        ab_live *e = ev[i].exp;
+        ab_reservation r = {e, 0, 0, 0};
+        size_t cost, before;
+        for (j = i; j < n && ev[j].exp == e; j++) {
+            r.users += ev[j].type == AB_EVENT_EXPOSURE;
+            r.ids += ev[j].id != NULL;
+            r.revenue += ev[j].type == AB_EVENT_CONVERSION && isfinite(ev[j].value) &&
+                         ev[j].value != 0.0;
+        }
+        cost = ab_state_reserve_cost(&e->state, r.users, r.ids, r.revenue);
+        if (cost && (cost == SIZE_MAX || !ab_memory_fits(mem, cost))) {
+            why = "counting these events would need more";
+            goto refuse;
+        }
+        before = ab_state_bytes(&e->state);
+        if (ab_state_reserve(&e->state, r.users, r.ids, r.revenue)) {
+            mem->state += ab_state_bytes(&e->state) - before;
+            why = "out of memory reserving room to count these events";
+            goto refuse;
+        }
+        mem->state += ab_state_bytes(&e->state) - before;
+        p->res[p->nres++] = r;
+    }
+    return 0;
+refuse:
+    release(p);
+    ab_log_ratelimited(AB_LOG_WARN, "refused %zu events (503): %s (%zu of %zu bytes in use)",
+                       n, why, ab_memory_used(mem), mem->limit);
+    in->d->metrics.rejected += n;
+    in->d->metrics.rejected_requests++;
+    ab_memory_refuse(mem, p->req, why);
+    ab_pending_free(p);
+    return -1;
 }
 
 /* Events counted per slice when the loop is idle: about half a
@@ -143,10 +227,13 @@ static size_t apply_some(ab_ingest *in, ab_pending *p, size_t budget)
             p->duplicates++;
             m->duplicates[ev->type]++;
         } else if (r == AB_APPLY_NOMEM) {
-            /* Stored, so acknowledged; only the in-memory count lags until
-             * a restart replays it. */
-            ab_logerr("out of memory counting an event of %s: counts are behind the "
-                      "store until restart", e->cfg.id);
+            /* Cannot happen: the room was reserved before the events were
+             * stored (reserve). Should it anyway, the event is stored and a
+             * restart counts it; say so, but not once per event. */
+            m->uncounted++;
+            ab_log_ratelimited(AB_LOG_ERROR, "out of memory counting an event of %s despite "
+                               "its reservation: counts are behind the store until restart",
+                               e->cfg.id);
         }
     }
     p->applied = end;
@@ -181,7 +268,8 @@ static int commit_open(ab_ingest *in)
     rc = ab_store_commit(in->d->store, &err);
     ab_metrics_commit(&in->d->metrics, (double)(mono_ns() - t0) * 1e-9, rc == 0);
     if (rc != 0) {
-        ab_logerr("group commit of %zu requests failed: %s", in->requests, err.text);
+        ab_log_ratelimited(AB_LOG_ERROR, "group commit of %zu requests failed: %s",
+                           in->requests, err.text);
         fail_all(in, &err);
         return -1;
     }
@@ -207,6 +295,8 @@ void ab_ingest_submit(ab_ingest *in, ab_pending *p)
     ab_error err = {0, ""};
     ab_store *st = in->d->store;
 
+    /* Nothing is stored that could not be counted. */
+    if (reserve(in, p)) return;
     if (ab_store_begin(st, &err)) goto fail;
     /* One record per run of events of the same experiment (usually the
      * whole request). */
@@ -237,7 +327,7 @@ void ab_ingest_submit(ab_ingest *in, ab_pending *p)
     return;
 fail:
     ab_store_rollback(st);
-    ab_logerr("writing %zu events failed: %s", p->batch.n, err.text);
+    ab_log_ratelimited(AB_LOG_ERROR, "writing %zu events failed: %s", p->batch.n, err.text);
     /* The open transaction held the queued requests too: all are lost. */
     if (!in->tail) in->head = p;
     else in->tail->next = p;

@@ -14,6 +14,14 @@
 
 struct ab_daemon;
 
+/* Room reserved in one experiment for a request's events (see
+ * ab_state_reserve): held from before the events are stored until they
+ * are counted, so that counting after the commit cannot fail. */
+typedef struct {
+    void *exp;                /* ab_live */
+    size_t users, ids, revenue;
+} ab_reservation;
+
 /* One ingest request waiting for its commit. */
 typedef struct ab_pending {
     struct evhttp_request *req;
@@ -21,6 +29,9 @@ typedef struct ab_pending {
     ab_event_batch batch;
     size_t applied;           /* events counted so far (after the commit) */
     double duplicates;        /* of those, duplicates */
+    ab_reservation *res;      /* in arena: one per run of an experiment */
+    size_t nres;
+    size_t mem;               /* bytes counted in flight for it */
     struct ab_pending *next;
 } ab_pending;
 
@@ -40,11 +51,17 @@ void ab_ingest_free(ab_ingest *in);
 /* A new pending request with an empty arena sized for a body of body_len
  * bytes (caller fills batch), or NULL. */
 ab_pending *ab_pending_new(struct evhttp_request *req, size_t body_len);
+/* Frees p, releasing what it reserved. */
 void ab_pending_free(ab_pending *p);
+/* Bytes held by pending requests' arenas (for the memory account). */
+size_t ab_ingest_inflight_bytes(void);
 
 /* Writes p's events into the open transaction and queues p for the next
- * commit, taking ownership of p. On a storage error every queued request,
- * p included, is answered 503 and nothing of them is kept. */
+ * commit, taking ownership of p. First reserves what counting them may
+ * need: when that would cross --max-memory or fails, p alone is answered
+ * 503 (Retry-After) and nothing of it is stored, so a 202 always means
+ * counted. On a storage error every queued request, p included, is
+ * answered 503 and nothing of them is kept. */
 void ab_ingest_submit(ab_ingest *in, ab_pending *p);
 
 /* Commits the open batch now, counts every committed event and answers

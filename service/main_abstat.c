@@ -8,6 +8,7 @@
 
 #include "abstat/stats.h"
 #include "analyze_json.h"
+#include "cli_backup.h"
 #include "cli_check.h"
 #include "cli_read.h"
 #include "error.h"
@@ -22,6 +23,7 @@ static void usage(FILE *fp)
 {
     fputs("usage: abstat check EXPERIMENT [--server URL] [--token T] [--variant NAME] [--json]\n"
           "       abstat analyze FILE|-\n"
+          "       abstat backup --data SRC DEST\n"
           "       abstat sample-size --baseline P --mde M [--alpha A] [--power P]\n"
           "                          [--variants K] [--correction holm|bonferroni|bh|none]\n"
           "                          [--daily-users N] [--json]\n"
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "check")) return ab_cli_check(argc - 1, argv + 1);
     if (!strcmp(argv[1], "analyze")) return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "backup")) return ab_cli_backup(argc - 1, argv + 1);
     if (!strcmp(argv[1], "sample-size")) return cmd_sample_size(argc - 1, argv + 1);
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);

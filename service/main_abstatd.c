@@ -2,6 +2,7 @@
  * shut down cleanly (SPEC sections 1 and 9). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,66 @@ int64_t ab_now_ms(void)
 }
 
 static ab_daemon daemon_state;
+
+/* ---- Loop stall ------------------------------------------------------- */
+
+/* A 10 ms timer that records how late it ran, less the time the kernel
+ * kept the loop's thread waiting for a CPU (its schedstat run delay, when
+ * the kernel keeps one): the longest the loop was held up by its own work
+ * or a blocking call, however loaded the machine
+ * (abstat_loop_stall_max_seconds). */
+#define STALL_PERIOD_NS 10000000LL
+
+static struct event *stall_timer;
+static int64_t stall_last_ns, stall_last_wait_ns, stall_logged_ns = -60000000000LL;
+static int stall_sched_fd = -1;
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Nanoseconds this thread has waited on a run queue; 0 when unknown. */
+static int64_t run_wait_ns(void)
+{
+    char buf[128];
+    ssize_t n;
+    long long cpu, wait;
+    if (stall_sched_fd < 0 || (n = pread(stall_sched_fd, buf, sizeof buf - 1, 0)) <= 0) return 0;
+    buf[n] = '\0';
+    return sscanf(buf, "%lld %lld", &cpu, &wait) == 2 ? (int64_t)wait : 0;
+}
+
+static void stall_cb(evutil_socket_t fd, short what, void *arg)
+{
+    ab_daemon *d = arg;
+    int64_t now = mono_ns(), wait = run_wait_ns();
+    int64_t late = now - stall_last_ns - STALL_PERIOD_NS - (wait - stall_last_wait_ns);
+    (void)fd;
+    (void)what;
+    if (late > 0 && (double)late * 1e-9 > d->metrics.loop_stall_max)
+        d->metrics.loop_stall_max = (double)late * 1e-9;
+    /* Worth an operator's attention: at most one line a minute. */
+    if (late > 50000000LL && now - stall_logged_ns > 60000000000LL) {
+        stall_logged_ns = now;
+        ab_warn("event loop held up for %.0f ms (every request waited that long)",
+                (double)late * 1e-6);
+    }
+    stall_last_ns = now;
+    stall_last_wait_ns = wait;
+}
+
+static int stall_start(ab_daemon *d)
+{
+    struct timeval period = {0, STALL_PERIOD_NS / 1000};
+    if (!(stall_timer = event_new(d->base, -1, EV_PERSIST, stall_cb, d))) return -1;
+    stall_sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    stall_last_wait_ns = run_wait_ns();
+    stall_last_ns = mono_ns();
+    return event_add(stall_timer, &period);
+}
 
 static void count_reply(struct evhttp_request *req, int code)
 {
@@ -260,7 +321,17 @@ int main(int argc, char **argv)
         ab_logerr("%s", err.text);
         return 1;
     }
+    /* The fixed part of the memory account: before any experiment. */
+    ab_memory_measure_base(&d->memory);
+    ab_store_set_recover(d->store, d->opt.recover);
     if (replay(d)) goto done;
+    {
+        const ab_store_integrity *in = ab_store_integrity_of(d->store);
+        d->metrics.store_lost_events = in->lost_events;
+        d->metrics.store_lost_commits = in->lost_commits;
+        d->metrics.store_corrupt_rows = in->corrupt_rows;
+        d->metrics.store_recovered = in->recovered;
+    }
     if (ab_server_init(&srv, &err)) goto fail;
     d->base = srv.base;
     d->started_ms = ab_now_ms();
@@ -276,10 +347,30 @@ int main(int argc, char **argv)
         ab_error_set(&err, 500, "cannot set up the monitoring timer");
         goto fail;
     }
+    {
+        char why[1400] = "--max-memory";
+        size_t limit = d->opt.max_memory ? d->opt.max_memory
+                                         : ab_memory_default_limit(why, sizeof why);
+        if (ab_memory_start(&d->memory, d, limit)) {
+            ab_error_set(&err, 500, "cannot set up the memory sweep");
+            goto fail;
+        }
+        ab_info("memory: limit %zu bytes (%s); %zu in use after loading", limit, why,
+                ab_memory_used(&d->memory));
+    }
     ab_http_set_reply_hook(count_reply);
     {
-        ab_server_limits lim = {d->opt.max_body, d->opt.max_header_bytes, d->opt.idle_timeout,
-                                d->opt.max_connections};
+        ab_server_limits lim;
+        memset(&lim, 0, sizeof lim);
+        lim.max_body = d->opt.max_body;
+        lim.max_header_bytes = d->opt.max_header_bytes;
+        lim.idle_timeout = d->opt.idle_timeout;
+        lim.max_connections = d->opt.max_connections;
+        lim.max_headers = d->opt.max_headers;
+        lim.max_pending = d->opt.max_pending;
+        lim.header_timeout_ms = d->opt.header_timeout * 1000;
+        lim.admit = ab_route_admit;
+        lim.admit_arg = d;
         if (ab_server_listen(&srv, d->opt.host, d->opt.port, &lim, ab_route_request, d, &err))
             goto fail;
     }
@@ -296,6 +387,9 @@ int main(int argc, char **argv)
             d->opt.max_connections, d->opt.idle_timeout,
             d->auth.enabled ? "tokens required" : "open (loopback only)");
 
+    /* Deliveries stored before this start (a stop, a crash) go out again. */
+    ab_webhooks_replay(&d->monitor.webhooks);
+    if (stall_start(d)) ab_warn("cannot start the loop-stall timer");
     if (ab_server_run(&srv)) ab_logerr("event loop failed");
     ab_info("signal %d: stopping; answering in-flight requests", srv.signalled);
     d->shutting_down = 1;
@@ -312,7 +406,11 @@ fail:
 done:
     ab_parse_pool_stop(&d->parse_pool);
     ab_ingest_flush(&d->ingest);
+    if (stall_timer) event_free(stall_timer);
+    stall_timer = NULL;
+    if (stall_sched_fd >= 0) close(stall_sched_fd);
     ab_monitor_free(&d->monitor);
+    ab_memory_free(&d->memory);
     ab_ingest_free(&d->ingest);
     ab_server_free(&srv);
     ab_registry_free(&d->reg);

@@ -100,5 +100,28 @@ int ab_metrics_render(const ab_metrics *m, double users, double experiments,
         (unsigned long long)m->commit_failures, users, experiments,
         (unsigned long long)m->significance, (unsigned long long)m->webhooks_sent,
         (unsigned long long)m->webhooks_failed) < 0;
+    bad |= evbuffer_add_printf(out,
+        "# HELP abstat_store_lost_events Acknowledged events missing from the store at start (accepted by --recover).\n"
+        "# TYPE abstat_store_lost_events gauge\n"
+        "abstat_store_lost_events %llu\n"
+        "# HELP abstat_store_lost_commits Acknowledged commits missing from the database at start.\n"
+        "# TYPE abstat_store_lost_commits gauge\n"
+        "abstat_store_lost_commits %llu\n"
+        "# HELP abstat_store_corrupt_records Unreadable event rows skipped at start (--recover).\n"
+        "# TYPE abstat_store_corrupt_records gauge\n"
+        "abstat_store_corrupt_records %llu\n"
+        "# HELP abstat_store_recovered 1 when this process started with --recover on a damaged store.\n"
+        "# TYPE abstat_store_recovered gauge\n"
+        "abstat_store_recovered %d\n",
+        (unsigned long long)m->store_lost_events, (unsigned long long)m->store_lost_commits,
+        (unsigned long long)m->store_corrupt_rows, m->store_recovered) < 0;
+    bad |= evbuffer_add_printf(out,
+        "# HELP abstat_webhooks_pending Webhook deliveries stored and not yet answered 2xx.\n"
+        "# TYPE abstat_webhooks_pending gauge\n"
+        "abstat_webhooks_pending %llu\n"
+        "# HELP abstat_loop_stall_max_seconds Longest the event loop was late for a 10 ms timer since start.\n"
+        "# TYPE abstat_loop_stall_max_seconds gauge\n"
+        "abstat_loop_stall_max_seconds %.6f\n",
+        (unsigned long long)m->webhooks_pending, m->loop_stall_max) < 0;
     return bad ? -1 : 0;
 }

@@ -21,12 +21,18 @@ typedef struct ab_metrics {
     uint64_t duplicates[3];
     uint64_t rejected;               /* events in refused batches */
     uint64_t rejected_requests;
+    uint64_t uncounted;              /* stored events counting failed for (never expected) */
     uint64_t requests[AB_ROUTE_COUNT][AB_METRICS_CODES];
     uint64_t commit_buckets[AB_METRICS_BUCKETS]; /* cumulative at render */
     uint64_t commits, commit_failures;
     double commit_seconds;
     uint64_t significance;           /* significance_reached events */
     uint64_t webhooks_sent, webhooks_failed;
+    uint64_t webhooks_pending;       /* deliveries not yet answered 2xx (gauge) */
+    double loop_stall_max;           /* seconds: the event loop's worst lateness since start */
+    /* What the start-up checks of the store found (--recover). */
+    uint64_t store_lost_events, store_lost_commits, store_corrupt_rows;
+    int store_recovered;
 } ab_metrics;
 
 void ab_metrics_request(ab_metrics *m, ab_route route, int code);

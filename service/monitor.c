@@ -77,11 +77,20 @@ static void persist(ab_monitor *m, ab_live *e, const ab_monitor_arm *before,
         e->mon_unsaved = 1;
         return;
     }
+    /* A significance reported in this evaluation is stored with the state
+     * that records it: no crash can keep the one and lose the other. */
+    if (wrote && ab_webhooks_write_unsaved(&m->webhooks, &err)) {
+        ab_logerr("storing the webhook outbox with %s failed: %s", e->cfg.id, err.text);
+        ab_store_rollback(st);
+        e->mon_unsaved = 1;
+        return;
+    }
     if (wrote && ab_store_commit(st, &err)) {
         ab_logerr("storing the monitoring state of %s failed: %s", e->cfg.id, err.text);
         e->mon_unsaved = 1;
         return;
     }
+    if (wrote) ab_webhooks_mark_saved(&m->webhooks);
     e->mon_unsaved = 0;
 }
 
@@ -92,6 +101,7 @@ void ab_monitor_save_all(ab_monitor *m)
         ab_live *e = ab_registry_at(&m->d->reg, i);
         if (e && e->mon_unsaved) persist(m, e, e->mon, &e->watch);
     }
+    ab_webhooks_sync(&m->webhooks);
 }
 
 static void report(ab_monitor *m, const ab_live *e, const ab_evaluation *ev, size_t arm)
@@ -113,9 +123,8 @@ static void report(ab_monitor *m, const ab_live *e, const ab_evaluation *ev, siz
             e->cfg.names[0], ab_metric_name(e->cfg.metric), ab_method_name(e->cfg.method),
             p->effect, ci.lo, ci.hi, e->cfg.method == AB_METHOD_FIXED ? e->mon[arm].min_p
                                                                       : p->p_adjusted);
-    if (e->cfg.webhook)
-        ab_webhook_post(&m->webhooks, e->cfg.webhook,
-                        json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}",
+    if (e->cfg.webhook) {
+        json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}",
                                   "event", "significance_reached", "id", id, "experiment",
                                   e->cfg.id, "variant", e->cfg.names[arm], "status", status,
                                   "p_value", ab_jnum(e->cfg.method == AB_METHOD_FIXED
@@ -125,7 +134,13 @@ static void report(ab_monitor *m, const ab_live *e, const ab_evaluation *ev, siz
                                   "effect", ab_jnum(p->effect), "ci", ab_jinterval(ci),
                                   "lift", ab_jnum(p->lift), "guardrails",
                                   ab_guardrails_json(ev->guards[arm], ev->nguards),
-                                  "verdict", json_string(ab_verdict_name(ev->verdict.decision))));
+                                  "verdict", json_string(ab_verdict_name(ev->verdict.decision)));
+        char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+        json_decref(body);
+        if (!text) ab_logerr("out of memory for the webhook of %s", id);
+        else ab_webhook_post(&m->webhooks, e->cfg.webhook, id, text);
+        free(text);
+    }
 }
 
 ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int flush)
@@ -135,6 +150,7 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
     ab_status st;
 
     if (flush) ab_ingest_flush(&m->d->ingest);
+    if (!flush) e->read_ms = ab_now_ms(); /* a read: its cache is worth keeping */
     /* Unchanged counts and config give the same evaluation: the running
      * minimum cannot move, nor can any status. */
     if (!e->dirty && e->cache) {
@@ -146,19 +162,25 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
     memcpy(before, e->mon, sizeof before);
     watch_before = e->watch;
     if ((st = ab_evaluate(e, ab_now_ms(), ev)) != AB_OK) return st;
-    if (e->cache || (e->cache = malloc(sizeof *e->cache))) {
+    /* Only a read (not the timer) starts a cache, within the memory
+     * account's budget; an unread one is freed by the memory sweep, so an
+     * idle experiment holds none. Without a cache, !dirty still tells the
+     * timer that nothing changed. */
+    if (e->cache || (!flush && ab_memory_cache_admit(&m->d->memory) &&
+                     (e->cache = malloc(sizeof *e->cache))))
         memcpy(e->cache, ev, sizeof *ev);
-        e->dirty = 0;
-    }
+    e->dirty = 0;
+    /* SPEC: the goal phase "decision" is what gets announced, and nothing
+     * while the split is wrong: its significance cannot be trusted. The
+     * reports come first so that persist stores their deliveries in the
+     * transaction of the state that records the significance. */
+    if (e->cfg.phase == AB_PHASE_DECISION && !ev->srm_alert)
+        for (size_t i = 0; i < ev->nnewly; i++) report(m, e, ev, ev->newly[i]);
     persist(m, e, before, &watch_before);
     if (ev->srm_alert && !watch_before.srm_alert_since)
         ab_warn("sample-ratio mismatch in experiment %s (anytime-valid p %.3g): its "
                    "verdict is invalid and no significance is announced until monitoring "
                    "restarts", e->cfg.id, ev->srm_p);
-    /* SPEC: the goal phase "decision" is what gets announced, and nothing
-     * while the split is wrong: its significance cannot be trusted. */
-    if (e->cfg.phase == AB_PHASE_DECISION && !ev->srm_alert)
-        for (size_t i = 0; i < ev->nnewly; i++) report(m, e, ev, ev->newly[i]);
     return AB_OK;
 }
 
@@ -187,7 +209,7 @@ int ab_monitor_init(ab_monitor *m, struct ab_daemon *d)
     struct timeval second = {1, 0};
     memset(m, 0, sizeof *m);
     m->d = d;
-    ab_webhooks_init(&m->webhooks, d->base, &d->metrics);
+    if (ab_webhooks_init(&m->webhooks, d->base, d->store, &d->metrics)) return -1;
     m->timer = event_new(d->base, -1, EV_PERSIST, tick, m);
     if (!m->timer || event_add(m->timer, &second)) return -1;
     return 0;

@@ -13,6 +13,9 @@ static void usage(FILE *fp)
           "               [--cors-origin ORIGIN[,ORIGIN...]] [--log-level debug|info|warn|error]\n"
           "               [--port-file FILE] [--max-header-bytes N] [--idle-timeout SECONDS]\n"
           "               [--max-connections N] [--parse-threads N] [--insecure]\n"
+          "               [--max-pending-bytes BYTES] [--max-headers N] [--header-timeout SECONDS]\n"
+          "               [--max-memory BYTES]\n"
+          "               [--recover]\n"
           "  --listen 127.0.0.1:0 takes a free port (printed, and written to --port-file).\n",
           fp);
 }
@@ -27,6 +30,7 @@ static int parse_size(const char *s, size_t *out)
     if (errno || end == s) return -1;
     if (*end == 'k' || *end == 'K') v *= 1024ull, end++;
     else if (*end == 'm' || *end == 'M') v *= 1024ull * 1024ull, end++;
+    else if ((*end == 'g' || *end == 'G') && v <= 1024) v *= 1024ull * 1024ull * 1024ull, end++;
     if (*end || v == 0 || v > (1ull << 40)) return -1;
     *out = (size_t)v;
     return 0;
@@ -66,6 +70,9 @@ int ab_options_parse(int argc, char **argv, ab_options *o)
     o->max_header_bytes = 16384;
     o->idle_timeout = 15;
     o->max_connections = 1024;
+    o->max_pending = 128u * 1024u * 1024u;
+    o->max_headers = 100;
+    o->header_timeout = 5;
     o->parse_threads = 1;
     o->log_level = AB_LOG_INFO;
 
@@ -77,6 +84,10 @@ int ab_options_parse(int argc, char **argv, ab_options *o)
         }
         if (!strcmp(a, "--insecure")) {
             o->insecure = 1;
+            continue;
+        }
+        if (!strcmp(a, "--recover")) {
+            o->recover = 1;
             continue;
         }
         if (strncmp(a, "--", 2) || !v) {
@@ -111,6 +122,30 @@ int ab_options_parse(int argc, char **argv, ab_options *o)
                 fprintf(stderr, "abstatd: --max-body: a positive size in bytes (k/M suffix ok)\n");
                 return -1;
             }
+        } else if (!strcmp(a, "--max-memory")) {
+            if (parse_size(v, &o->max_memory) || o->max_memory < (1u << 20)) {
+                fprintf(stderr, "abstatd: --max-memory: a size in bytes of at least 1M "
+                                "(k/M/G suffix ok)\n");
+                return -1;
+            }
+        } else if (!strcmp(a, "--max-pending-bytes")) {
+            if (parse_size(v, &o->max_pending) || o->max_pending < 65536) {
+                fprintf(stderr, "abstatd: --max-pending-bytes: a size of at least 64k "
+                                "(k/M/G suffix ok)\n");
+                return -1;
+            }
+        } else if (!strcmp(a, "--max-headers")) {
+            if (parse_size(v, &o->max_headers) || o->max_headers < 8 || o->max_headers > 10000) {
+                fprintf(stderr, "abstatd: --max-headers: 8 to 10000 header fields\n");
+                return -1;
+            }
+        } else if (!strcmp(a, "--header-timeout")) {
+            size_t n;
+            if (parse_size(v, &n) || n > 3600) {
+                fprintf(stderr, "abstatd: --header-timeout: 1 to 3600 seconds\n");
+                return -1;
+            }
+            o->header_timeout = (int)n;
         } else if (!strcmp(a, "--max-batch")) {
             if (parse_size(v, &o->max_batch)) {
                 fprintf(stderr, "abstatd: --max-batch: a positive number of events\n");

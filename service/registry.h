@@ -46,7 +46,10 @@ typedef struct {
     json_t *changes;             /* owned array of test-definition changes (SPEC 3) */
     int dirty;                   /* counts or config changed since the last evaluation */
     int mon_unsaved;             /* monitoring state newer than the store's */
-    struct ab_evaluation *cache; /* the last evaluation (owned), valid while !dirty */
+    struct ab_evaluation *cache; /* the last evaluation (owned), valid while !dirty;
+                                  * only reads keep one, freed when not read for a
+                                  * while (memory.c) */
+    int64_t read_ms;             /* when results or decision were last read */
 } ab_live;
 
 typedef struct {

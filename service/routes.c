@@ -3,12 +3,14 @@
 
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
+#include <stdio.h>
 #include <sys/queue.h>
 #include <string.h>
 #include <strings.h>
 
 #include "auth.h"
 #include "experiment.h"
+#include "guard.h"
 #include "handlers.h"
 #include "http.h"
 
@@ -88,9 +90,9 @@ static unsigned scope_needed(ab_route route, enum evhttp_cmd_type cmd)
 }
 
 /* "Authorization: Bearer TOKEN"; the scheme is case-insensitive. */
-static const char *bearer(struct evhttp_request *req, size_t *len)
+static const char *bearer(const struct evkeyvalq *headers, size_t *len)
 {
-    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *h = evhttp_find_header(headers, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7)) return NULL;
     h += 7;
     while (*h == ' ') h++;
@@ -99,13 +101,14 @@ static const char *bearer(struct evhttp_request *req, size_t *len)
 }
 
 /* "?token=..." on ingest, for navigator.sendBeacon, which cannot set
- * headers. Decoded into buf. */
-static const char *query_token(struct evhttp_request *req, char *buf, size_t cap, size_t *len)
+ * headers. Decoded into buf; *present says whether the query had one. */
+static const char *query_token(const struct evhttp_uri *uri, char *buf, size_t cap, size_t *len,
+                               int *present)
 {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
     struct evkeyvalq params;
     const char *v;
+    *present = 0;
     if (!q) return NULL;
     TAILQ_INIT(&params);
     if (evhttp_parse_query_str(q, &params) != 0) {
@@ -113,47 +116,99 @@ static const char *query_token(struct evhttp_request *req, char *buf, size_t cap
         return NULL;
     }
     v = evhttp_find_header(&params, "token");
+    *present = v != NULL;
     *len = v ? strlen(v) : 0;
     if (v && *len < cap) memcpy(buf, v, *len + 1);
     evhttp_clear_headers(&params);
     return v && *len < cap ? buf : NULL;
 }
 
-/* 0 when the request may proceed, with *held the scopes it holds (all of
- * them on a daemon without tokens, none on an open route); otherwise it has
- * been answered. */
-static int authorize(ab_daemon *d, struct evhttp_request *req, ab_route route,
-                     enum evhttp_cmd_type cmd, unsigned *held)
+static void refusal(ab_refusal *r, int code, const char *hname, const char *hvalue,
+                    const char *text)
+{
+    r->code = code;
+    snprintf(r->text, sizeof r->text, "%s", text);
+    snprintf(r->hname, sizeof r->hname, "%s", hname ? hname : "");
+    snprintf(r->hvalue, sizeof r->hvalue, "%s", hvalue ? hvalue : "");
+}
+
+/* The token check of a request from its headers and target alone (so that
+ * guard.c can make it before a body is read): 0 with *held the scopes it
+ * holds (all of them on a daemon without tokens, none on an open route),
+ * or -1 with *r the answer. ?token= is taken on POST /v1/events only, and
+ * then only for its ingest scope: a token in a URL ends up in browser
+ * histories and proxy logs, so a read or admin token there must not work. */
+static int check_token(ab_daemon *d, const struct evkeyvalq *headers, const struct evhttp_uri *uri,
+                       ab_route route, enum evhttp_cmd_type cmd, unsigned *held, ab_refusal *r)
 {
     unsigned need = scope_needed(route, cmd);
+    int beacon = route == AB_ROUTE_EVENTS && cmd == EVHTTP_REQ_POST, in_query = 0;
     char qbuf[1100];
     size_t len = 0;
     const char *tok;
     *held = d->auth.enabled ? 0 : AB_SCOPE_ALL;
     if (!d->auth.enabled || !need) return 0;
-    tok = bearer(req, &len);
-    if (!tok && route == AB_ROUTE_EVENTS) tok = query_token(req, qbuf, sizeof qbuf, &len);
+    tok = bearer(headers, &len);
+    if (!tok) {
+        tok = query_token(uri, qbuf, sizeof qbuf, &len, &in_query);
+        if (in_query && !beacon) {
+            refusal(r, 401, "WWW-Authenticate", "Bearer realm=\"abstat\"",
+                    "?token= is accepted only on POST /v1/events; send Authorization: "
+                    "Bearer TOKEN");
+            return -1;
+        }
+    }
     switch (ab_auth_check(&d->auth, tok, len, need, held)) {
-    case AB_AUTH_OK: return 0;
+    case AB_AUTH_OK:
+        if (in_query) *held &= AB_SCOPE_INGEST;
+        return 0;
     case AB_AUTH_MISSING:
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                          "Bearer realm=\"abstat\"");
-        ab_http_error(req, 401, "authentication required: send Authorization: Bearer TOKEN%s",
-                      route == AB_ROUTE_EVENTS ? " or ?token=TOKEN" : "");
+        refusal(r, 401, "WWW-Authenticate", "Bearer realm=\"abstat\"",
+                beacon ? "authentication required: send Authorization: Bearer TOKEN or ?token=TOKEN"
+                       : "authentication required: send Authorization: Bearer TOKEN");
         return -1;
     case AB_AUTH_INVALID:
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                          "Bearer realm=\"abstat\", error=\"invalid_token\"");
-        ab_http_error(req, 401, "invalid token");
+        refusal(r, 401, "WWW-Authenticate", "Bearer realm=\"abstat\", error=\"invalid_token\"",
+                "invalid token");
         return -1;
     case AB_AUTH_FORBIDDEN:
-        ab_http_error(req, 403, "this token may not %s",
-                      need == AB_SCOPE_INGEST ? "ingest events"
-                      : need == AB_SCOPE_ADMIN ? "change experiments (admin scope needed)"
-                                               : "read results");
+        refusal(r, 403, NULL, NULL,
+                need == AB_SCOPE_INGEST ? "this token may not ingest events"
+                : need == AB_SCOPE_ADMIN ? "this token may not change experiments (admin scope needed)"
+                                         : "this token may not read results");
         return -1;
     }
+    refusal(r, 401, NULL, NULL, "invalid token");
     return -1;
+}
+
+/* 0 when the request may proceed, with *held its scopes; otherwise it has
+ * been answered. */
+static int authorize(ab_daemon *d, struct evhttp_request *req, ab_route route,
+                     enum evhttp_cmd_type cmd, unsigned *held)
+{
+    ab_refusal r;
+    if (check_token(d, evhttp_request_get_input_headers(req), evhttp_request_get_evhttp_uri(req),
+                    route, cmd, held, &r) == 0)
+        return 0;
+    if (r.hname[0]) evhttp_add_header(evhttp_request_get_output_headers(req), r.hname, r.hvalue);
+    ab_http_error(req, r.code, "%s", r.text);
+    return -1;
+}
+
+int ab_route_admit(void *arg, const ab_guard_head *h, ab_refusal *r)
+{
+    ab_daemon *d = arg;
+    route_match m;
+    unsigned held;
+    const char *path = h->uri ? evhttp_uri_get_path(h->uri) : NULL;
+    if ((!path || !*path) && h->cmd == EVHTTP_REQ_CONNECT) path = h->target;
+    if (match(path, &m) != 0) {
+        refusal(r, 404, NULL, NULL, "no such resource");
+        return -1;
+    }
+    if (m.route == AB_ROUTE_EVENTS && h->cmd == EVHTTP_REQ_OPTIONS) return 0; /* CORS preflight */
+    return check_token(d, h->headers, h->uri, m.route, h->cmd, &held, r);
 }
 
 /* The request's Origin when --cors-origin allows it ("*" allows any). */
@@ -211,7 +266,9 @@ void ab_route_request(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     unsigned held;
     route_match m;
+    int get;
 
+    if (ab_guard_request(req)) return; /* refused at its head (guard.c) */
     /* HTTP/1.1 requires Host (RFC 9112, 3.2). */
     if (req->major == 1 && req->minor >= 1 &&
         !evhttp_find_header(evhttp_request_get_input_headers(req), "Host")) {
@@ -229,6 +286,9 @@ void ab_route_request(struct evhttp_request *req, void *arg)
     if (m.route == AB_ROUTE_EVENTS && cors(d, req, cmd)) return;
     if (authorize(d, req, m.route, cmd, &held)) return;
     if (!encoding_ok(req)) return;
+    /* HEAD is answered as GET without the body (http.c keeps its
+     * Content-Length); evhttp would send the body. */
+    get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
     if (m.bad_id) {
         ab_http_error(req, 400, "invalid experiment id: must match ^[a-z0-9][a-z0-9._-]{0,63}$");
         return;
@@ -239,42 +299,42 @@ void ab_route_request(struct evhttp_request *req, void *arg)
         else not_allowed(req, "POST");
         return;
     case AB_ROUTE_EXPERIMENTS:
-        if (cmd == EVHTTP_REQ_GET) ab_handle_experiment_list(d, req);
-        else not_allowed(req, "GET");
+        if (get) ab_handle_experiment_list(d, req, held);
+        else not_allowed(req, "GET, HEAD");
         return;
     case AB_ROUTE_EXPERIMENT:
         if (cmd == EVHTTP_REQ_PUT) ab_handle_experiment_put(d, req, m.id);
-        else if (cmd == EVHTTP_REQ_GET) ab_handle_experiment_get(d, req, m.id);
+        else if (get) ab_handle_experiment_get(d, req, m.id, held);
         else if (cmd == EVHTTP_REQ_DELETE) ab_handle_experiment_delete(d, req, m.id);
-        else not_allowed(req, "GET, PUT, DELETE");
+        else not_allowed(req, "GET, HEAD, PUT, DELETE");
         return;
     case AB_ROUTE_STOP:
         if (cmd == EVHTTP_REQ_POST) ab_handle_experiment_stop(d, req, m.id);
         else not_allowed(req, "POST");
         return;
     case AB_ROUTE_RESULTS:
-        if (cmd == EVHTTP_REQ_GET) ab_handle_results(d, req, m.id);
-        else not_allowed(req, "GET");
+        if (get) ab_handle_results(d, req, m.id);
+        else not_allowed(req, "GET, HEAD");
         return;
     case AB_ROUTE_DECISION:
-        if (cmd == EVHTTP_REQ_GET) ab_handle_decision(d, req, m.id);
-        else not_allowed(req, "GET");
+        if (get) ab_handle_decision(d, req, m.id);
+        else not_allowed(req, "GET, HEAD");
         return;
     case AB_ROUTE_ANALYZE:
         if (cmd == EVHTTP_REQ_POST) ab_handle_analyze(d, req);
         else not_allowed(req, "POST");
         return;
     case AB_ROUTE_SAMPLE_SIZE:
-        if (cmd == EVHTTP_REQ_GET) ab_handle_sample_size(d, req);
-        else not_allowed(req, "GET");
+        if (get) ab_handle_sample_size(d, req);
+        else not_allowed(req, "GET, HEAD");
         return;
     case AB_ROUTE_HEALTHZ:
-        if (cmd == EVHTTP_REQ_GET) ab_handle_healthz(d, req);
-        else not_allowed(req, "GET");
+        if (get) ab_handle_healthz(d, req);
+        else not_allowed(req, "GET, HEAD");
         return;
     case AB_ROUTE_METRICS:
-        if (cmd == EVHTTP_REQ_GET) ab_handle_metrics(d, req);
-        else not_allowed(req, "GET");
+        if (get) ab_handle_metrics(d, req);
+        else not_allowed(req, "GET, HEAD");
         return;
     default:
         ab_http_error(req, 404, "no such resource");

@@ -5,10 +5,16 @@
 #include <event2/http.h>
 
 #include "daemon.h"
+#include "guard.h"
 #include "metrics.h"
 
 /* The evhttp general callback; arg is the ab_daemon. */
 void ab_route_request(struct evhttp_request *req, void *arg);
+
+/* guard.c's admission check of a request head with a body, before the
+ * body is read: the route exists and the token holds its scope (arg is the
+ * ab_daemon). */
+int ab_route_admit(void *arg, const ab_guard_head *h, ab_refusal *r);
 
 /* The route label of a request, for metrics. */
 ab_route ab_route_of(struct evhttp_request *req);

@@ -77,7 +77,9 @@ static void accept_error(struct evconnlistener *lev, void *arg)
 static int set_fd_limit(int max_connections, ab_error *err)
 {
     struct rlimit rl;
-    rlim_t want = (rlim_t)max_connections + RESERVED_FDS;
+    /* Twice the connection limit: connections over it are accepted, to be
+     * answered 503 or to displace one that never sent a request head. */
+    rlim_t want = 2 * (rlim_t)max_connections + RESERVED_FDS;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return ab_error_set(err, 500, "getrlimit: %s", strerror(errno));
     if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
@@ -100,9 +102,19 @@ int ab_server_listen(ab_server *s, const char *host, int port, const ab_server_l
     if (set_fd_limit(lim->max_connections, err)) return -1;
     if (!(s->http = evhttp_new(s->base))) return ab_error_set(err, 500, "cannot create evhttp");
     evhttp_set_gencb(s->http, cb, arg);
-    /* libevent answers 413 from Content-Length alone, before reading. */
+    {
+        ab_guard_limits g = {lim->max_body, lim->max_header_bytes,
+                             lim->max_headers ? lim->max_headers : 100,
+                             lim->max_pending ? lim->max_pending : (size_t)128 << 20,
+                             lim->header_timeout_ms, lim->max_connections};
+        if (ab_guard_init(s->base, s->http, &g, lim->admit, lim->admit_arg))
+            return ab_error_set(err, 500, "out of memory");
+    }
+    /* guard.c refuses larger bodies and heads first, in JSON; these are
+     * evhttp's own limits behind it (a re-framed head can be a few bytes
+     * longer than the one sent). */
     evhttp_set_max_body_size(s->http, (ev_ssize_t)lim->max_body);
-    evhttp_set_max_headers_size(s->http, (ev_ssize_t)lim->max_header_bytes);
+    evhttp_set_max_headers_size(s->http, (ev_ssize_t)lim->max_header_bytes + 256);
     /* Every method reaches the router, which answers 405 in JSON with an
      * Allow header (libevent would answer 501 in HTML). */
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
@@ -159,5 +171,6 @@ void ab_server_free(ab_server *s)
     if (s->sigint) event_free(s->sigint);
     if (s->http) evhttp_free(s->http);
     if (s->base) event_base_free(s->base);
+    ab_guard_free();
     memset(s, 0, sizeof *s);
 }

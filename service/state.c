@@ -3,12 +3,47 @@
 #include "state.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* What every state without its own counts reads: never written. */
+static ab_arm_counts zero_arms[AB_MAX_ARMS];
+static double zero_comp[AB_MAX_ARMS];
+
+static void point_at_zeros(ab_exp_state *s)
+{
+    s->arms = zero_arms;
+    s->rev_comp = s->rev2_comp = zero_comp;
+}
+
+static int has_arms(const ab_exp_state *s)
+{
+    return s->arms != zero_arms;
+}
+
+static size_t arms_bytes(size_t k)
+{
+    return k * (sizeof(ab_arm_counts) + 2 * sizeof(double));
+}
+
+/* The per-arm block, before the first count moves. 0, or -1. */
+static int alloc_arms(ab_exp_state *s)
+{
+    size_t k = s->k ? s->k : 1;
+    char *b;
+    if (has_arms(s)) return 0;
+    if (!(b = calloc(1, arms_bytes(k)))) return -1;
+    s->arms = (ab_arm_counts *)(void *)b;
+    s->rev_comp = (double *)(void *)(b + k * sizeof(ab_arm_counts));
+    s->rev2_comp = s->rev_comp + k;
+    return 0;
+}
 
 void ab_state_init(ab_exp_state *s, size_t k)
 {
     memset(s, 0, sizeof *s);
     s->k = k;
+    point_at_zeros(s);
     s->first_exposure_ms = INT64_MAX;
     s->last_exposure_ms = INT64_MIN;
     ab_usertable_init(&s->users);
@@ -129,6 +164,8 @@ ab_apply_result ab_state_apply_keyed(ab_exp_state *s, const ab_event *ev, uint64
      * fail any more. So no id is ever recorded for an event that was not
      * applied, and no undo is needed. */
     uint64_t idkey = 0;
+    /* The counts' own block: the first fallible step, nothing moved yet. */
+    if (!has_arms(s) && alloc_arms(s)) return AB_APPLY_NOMEM;
     if (ev->id) {
         idkey = ab_hash(ev->id, ev->id_len);
         if (ab_keyset_contains(&s->ids, idkey)) {
@@ -155,13 +192,61 @@ ab_apply_result ab_state_apply_keyed(ab_exp_state *s, const ab_event *ev, uint64
     return r;
 }
 
+/* a + b, or SIZE_MAX when either is or the sum overflows. */
+static size_t add_cost(size_t a, size_t b)
+{
+    return a == SIZE_MAX || b == SIZE_MAX || b > SIZE_MAX - a ? SIZE_MAX : a + b;
+}
+
+size_t ab_state_reserve_cost(const ab_exp_state *s, size_t users, size_t ids, size_t revenue)
+{
+    size_t c = has_arms(s) ? 0 : arms_bytes(s->k ? s->k : 1);
+    if (users > SIZE_MAX - s->held_users || ids > SIZE_MAX - s->held_ids ||
+        revenue > SIZE_MAX - s->held_revenue)
+        return SIZE_MAX;
+    if (users) c = add_cost(c, ab_usertable_reserve_cost(&s->users, s->held_users + users));
+    if (ids) c = add_cost(c, ab_keyset_reserve_cost(&s->ids, s->held_ids + ids));
+    if (revenue)
+        c = add_cost(c, ab_usertable_revenue_cost(&s->users, s->held_revenue + revenue));
+    return c;
+}
+
+int ab_state_reserve(ab_exp_state *s, size_t users, size_t ids, size_t revenue)
+{
+    if (users > SIZE_MAX - s->held_users || ids > SIZE_MAX - s->held_ids ||
+        revenue > SIZE_MAX - s->held_revenue)
+        return -1;
+    /* Each step only grows a table (never shrinks a promise), so a failure
+     * part-way leaves every earlier reservation intact. */
+    if (alloc_arms(s) ||
+        (users && ab_usertable_reserve(&s->users, s->held_users + users)) ||
+        (ids && ab_keyset_reserve(&s->ids, s->held_ids + ids)) ||
+        (revenue && ab_usertable_reserve_revenue(&s->users, s->held_revenue + revenue)))
+        return -1;
+    s->held_users += users;
+    s->held_ids += ids;
+    s->held_revenue += revenue;
+    return 0;
+}
+
+void ab_state_release(ab_exp_state *s, size_t users, size_t ids, size_t revenue)
+{
+    s->held_users -= users < s->held_users ? users : s->held_users;
+    s->held_ids -= ids < s->held_ids ? ids : s->held_ids;
+    s->held_revenue -= revenue < s->held_revenue ? revenue : s->held_revenue;
+}
+
 size_t ab_state_bytes(const ab_exp_state *s)
 {
-    return ab_usertable_bytes(&s->users) + ab_keyset_bytes(&s->ids);
+    return ab_usertable_bytes(&s->users) + ab_keyset_bytes(&s->ids) +
+           (has_arms(s) ? arms_bytes(s->k ? s->k : 1) : 0);
 }
 
 void ab_state_free(ab_exp_state *s)
 {
     ab_usertable_free(&s->users);
     ab_keyset_free(&s->ids);
+    if (s->arms && has_arms(s)) free(s->arms);
+    point_at_zeros(s);
+    s->held_users = s->held_ids = s->held_revenue = 0;
 }

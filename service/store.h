@@ -80,8 +80,48 @@ typedef struct {
 
 int ab_store_load(ab_store *s, const ab_store_loader *loader, void *ctx, ab_error *err);
 
+/* Integrity on start (SPEC section 9). ab_store_load first compares the
+ * commit counter kept apart from the events (DIR/abstat.commits, written
+ * after every commit) with the one inside the database, then checks every
+ * event row (checksum) and the rows and events each experiment must hold.
+ * A store that holds less than was acknowledged, or any unreadable record,
+ * fails the load with a message naming what is missing, unless recover
+ * was set: then unreadable rows are skipped, the loss is counted here and
+ * logged, and the counters are reset to what the store now holds. */
+void ab_store_set_recover(ab_store *s, int recover);
+
+typedef struct {
+    int recovered;           /* --recover accepted a loss or a doubt */
+    uint64_t lost_events;    /* acknowledged events not in the store */
+    uint64_t lost_batches;   /* event rows (one per experiment per commit) */
+    uint64_t lost_commits;   /* commits missing from the database */
+    uint64_t corrupt_rows;   /* unreadable event rows skipped */
+    uint64_t commits, batches, events; /* what the store holds after start */
+} ab_store_integrity;
+
+/* After ab_store_load: what the checks found. */
+const ab_store_integrity *ab_store_integrity_of(const ab_store *s);
+
 /* 1 when a write transaction can be started and committed now (for
  * /healthz); probes with an empty write. */
 int ab_store_writable(ab_store *s);
+
+/* The webhook outbox (SPEC section 6): a delivery is stored when
+ * significance is reached and deleted when the receiver answered 2xx, so
+ * one pending at a stop or a crash is sent again after the restart. The
+ * table is made at the first use. put and del write inside the open
+ * transaction when there is one, else in a transaction of their own. */
+typedef struct {
+    const char *id;           /* the body's "id": experiment/variant/significant_since_ms */
+    const char *url;
+    const char *body;         /* JSON text */
+    int64_t created_ms;
+} ab_store_delivery;
+
+int ab_store_outbox_put(ab_store *s, const ab_store_delivery *d, ab_error *err);
+int ab_store_outbox_del(ab_store *s, const char *id, ab_error *err);
+/* Every stored delivery, oldest first; strings live only during the call. */
+int ab_store_outbox_load(ab_store *s, int (*cb)(void *ctx, const ab_store_delivery *d),
+                         void *ctx, ab_error *err);
 
 #endif

@@ -183,6 +183,15 @@ int ab_usertable_reserve(ab_usertable *t, size_t n)
     return usertable_rehash(t, cap);
 }
 
+size_t ab_usertable_reserve_cost(const ab_usertable *t, size_t n)
+{
+    if (n > SIZE_MAX - t->count) return SIZE_MAX;
+    size_t need = t->count + n;
+    if (t->cap && need <= max_count(t->cap)) return 0;
+    size_t cap = cap_for(t->cap, need, sizeof(ab_user));
+    return cap ? cap * sizeof(ab_user) : SIZE_MAX;
+}
+
 ab_user *ab_usertable_insert(ab_usertable *t, uint64_t key, uint8_t variant)
 {
     if (ab_usertable_reserve(t, 1) < 0) return NULL;
@@ -205,23 +214,48 @@ double ab_usertable_revenue(const ab_usertable *t, const ab_user *u)
     return u->revenue ? t->revenue[u->revenue - 1] : 0.0;
 }
 
+/* The revenue capacity that holds need totals: doubling from the current
+ * one (or MIN_CAP); 0 when need is past UINT32_MAX (index 0 means "none",
+ * so at most UINT32_MAX users have values). */
+static uint32_t revenue_cap_for(uint32_t cur, size_t need)
+{
+    uint64_t cap = cur ? cur : MIN_CAP;
+    if (need > UINT32_MAX) return 0;
+    while (cap < need) cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+#if SIZE_MAX / 8 < UINT32_MAX /* only where size_t is narrower than 35 bits */
+    if ((size_t)cap > SIZE_MAX / sizeof(double)) return 0;
+#endif
+    return (uint32_t)cap;
+}
+
+size_t ab_usertable_revenue_cost(const ab_usertable *t, size_t n)
+{
+    size_t need = (size_t)t->revenue_count + n;
+    uint32_t cap;
+    if (n > UINT32_MAX || need > UINT32_MAX) return SIZE_MAX;
+    if (need <= t->revenue_cap) return 0;
+    cap = revenue_cap_for(t->revenue_cap, need);
+    return cap ? (size_t)cap * sizeof(double) : SIZE_MAX;
+}
+
+int ab_usertable_reserve_revenue(ab_usertable *t, size_t n)
+{
+    size_t need = (size_t)t->revenue_count + n;
+    uint32_t cap;
+    double *r;
+    if (n > UINT32_MAX || need > UINT32_MAX) return -1;
+    if (need <= t->revenue_cap) return 0;
+    if (!(cap = revenue_cap_for(t->revenue_cap, need))) return -1;
+    if (!(r = realloc(t->revenue, (size_t)cap * sizeof(double)))) return -1;
+    t->revenue = r;
+    t->revenue_cap = cap;
+    return 0;
+}
+
 int ab_usertable_add_revenue(ab_usertable *t, ab_user *u, double v, double *old)
 {
     if (!u->revenue) {
-        /* Index 0 means "none", so at most UINT32_MAX users have values. */
-        if (t->revenue_count == UINT32_MAX) return -1;
-        if (t->revenue_count == t->revenue_cap) {
-            uint32_t cap = !t->revenue_cap ? MIN_CAP
-                           : t->revenue_cap > UINT32_MAX / 2 ? UINT32_MAX
-                           : t->revenue_cap * 2;
-#if SIZE_MAX / 8 < UINT32_MAX /* only where size_t is narrower than 35 bits */
-            if ((size_t)cap > SIZE_MAX / sizeof(double)) return -1;
-#endif
-            double *r = realloc(t->revenue, (size_t)cap * sizeof(double));
-            if (!r) return -1;
-            t->revenue = r;
-            t->revenue_cap = cap;
-        }
+        if (ab_usertable_reserve_revenue(t, 1) < 0) return -1;
         t->revenue[t->revenue_count] = 0.0;
         u->revenue = ++t->revenue_count;
     }
@@ -292,6 +326,15 @@ int ab_keyset_reserve(ab_keyset *s, size_t n)
     size_t cap = cap_for(s->cap, need, sizeof(uint64_t));
     if (!cap) return -1;
     return keyset_rehash(s, cap);
+}
+
+size_t ab_keyset_reserve_cost(const ab_keyset *s, size_t n)
+{
+    if (n > SIZE_MAX - s->count) return SIZE_MAX;
+    size_t need = s->count + n;
+    if (s->cap && need <= max_count(s->cap)) return 0;
+    size_t cap = cap_for(s->cap, need, sizeof(uint64_t));
+    return cap ? cap * sizeof(uint64_t) : SIZE_MAX;
 }
 
 int ab_keyset_add(ab_keyset *s, uint64_t key)

@@ -38,6 +38,18 @@ ab_user *ab_usertable_find(ab_usertable *t, uint64_t key);
  * 0, or -1 when out of memory (the table is then unchanged). Invalidates
  * user pointers when it grows the table. */
 int ab_usertable_reserve(ab_usertable *t, size_t n);
+/* Bytes ab_usertable_reserve(t, n) would allocate: the new slot array
+ * (the old one is freed once the users moved), 0 when they fit already,
+ * SIZE_MAX when no table can hold them. A capacity check, no allocation. */
+size_t ab_usertable_reserve_cost(const ab_usertable *t, size_t n);
+/* Makes room for n more revenue totals, so that the next n first values of
+ * users (ab_usertable_add_revenue) cannot fail. 0, or -1 when out of memory
+ * or past UINT32_MAX totals (the table is then unchanged). Never moves user
+ * slots. */
+int ab_usertable_reserve_revenue(ab_usertable *t, size_t n);
+/* Bytes ab_usertable_reserve_revenue(t, n) would allocate (the grown
+ * array), 0 when they fit, SIZE_MAX when they cannot. */
+size_t ab_usertable_revenue_cost(const ab_usertable *t, size_t n);
 /* Inserts a new user (key must be absent) with the variant; returns it, or
  * NULL when out of memory (the table is then unchanged). Pointers are
  * invalidated by the next insert or reserve. */
@@ -70,6 +82,9 @@ int ab_keyset_reserve(ab_keyset *s, size_t n);
 /* 1 when key was already there, 0 when added now, -1 when out of memory
  * (the set is then unchanged). A key already there never fails. */
 int ab_keyset_add(ab_keyset *s, uint64_t key);
+/* Bytes ab_keyset_reserve(s, n) would allocate, 0 when they fit, SIZE_MAX
+ * when they cannot. */
+size_t ab_keyset_reserve_cost(const ab_keyset *s, size_t n);
 size_t ab_keyset_bytes(const ab_keyset *s);
 void ab_keyset_free(ab_keyset *s);
 

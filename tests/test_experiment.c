@@ -264,6 +264,7 @@ static void test_valid_fields(void)
             "\"weights\": [1e308, 1e308]", "\"weights\": [1e-300, 3e-300]",
             "\"webhook\": \"http://localhost\"", "\"webhook\": \"http://127.0.0.1:1/\"",
             "\"webhook\": \"http://[::1]:65535/hook\"", "\"webhook\": \"HTTP://Example.COM/x#y\"",
+            "\"webhook\": \"https://example.com/hook\"", "\"webhook\": \"HTTPS://[::1]:8443/h?k=v\"",
             "\"webhook\": \"http://a.b-c.example/p%20q?r=s&t=u\"", "\"description\": \"\"",
             "\"id\": \"exp-1\"",
         };
@@ -485,7 +486,6 @@ static void test_invalid(void)
         /* webhook */
         {"{\"variants\": [\"a\", \"b\"], \"webhook\": 5}", "webhook"},
         {"{\"variants\": [\"a\", \"b\"], \"webhook\": \"\"}", "webhook"},
-        {"{\"variants\": [\"a\", \"b\"], \"webhook\": \"https://example.com/hook\"}", "webhook"},
         {"{\"variants\": [\"a\", \"b\"], \"webhook\": \"ftp://example.com/\"}", "webhook"},
         {"{\"variants\": [\"a\", \"b\"], \"webhook\": \"example.com/hook\"}", "webhook"},
         {"{\"variants\": [\"a\", \"b\"], \"webhook\": \"http://\"}", "webhook"},

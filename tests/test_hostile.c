@@ -742,9 +742,9 @@ static void test_methods(void)
         {"POST", "/v1/experiments", "allowed: GET"},
         {"PUT", "/v1/experiments", "allowed: GET"},
         {"DELETE", "/v1/experiments", "allowed: GET"},
-        {"POST", "/v1/experiments/hx", "allowed: GET, PUT, DELETE"},
-        {"PATCH", "/v1/experiments/hx", "allowed: GET, PUT, DELETE"},
-        {"OPTIONS", "/v1/experiments/hx", "allowed: GET, PUT, DELETE"},
+        {"POST", "/v1/experiments/hx", "allowed: GET, HEAD, PUT, DELETE"},
+        {"PATCH", "/v1/experiments/hx", "allowed: GET, HEAD, PUT, DELETE"},
+        {"OPTIONS", "/v1/experiments/hx", "allowed: GET, HEAD, PUT, DELETE"},
         {"GET", "/v1/experiments/hx/stop", "allowed: POST"},
         {"PUT", "/v1/experiments/hx/stop", "allowed: POST"},
         {"DELETE", "/v1/experiments/hx/stop", "allowed: POST"},
@@ -760,7 +760,7 @@ static void test_methods(void)
         /* KNOWN: TRACE and CONNECT are not in server.c's allowed methods,
          * so libevent answers 501 with HTML instead of a JSON 405. */
         {"TRACE", "/v1/events", "allowed: POST"},
-        {"CONNECT", "/v1/experiments/hx", "allowed: GET, PUT, DELETE"},
+        {"CONNECT", "/v1/experiments/hx", "allowed: GET, HEAD, PUT, DELETE"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char what[128];

@@ -381,7 +381,10 @@ static void check_duplicates(void)
     CHECK(s.duplicates == 8);
     CHECK(s.events == 17);
     CHECK_INT(s.ids.count, 7); /* evt-1..5, evt-, "" */
-    CHECK_INT(ab_state_bytes(&s), ab_usertable_bytes(&s.users) + ab_keyset_bytes(&s.ids));
+    /* The tables and the per-arm counts (k of them, with two compensation
+     * sums each). */
+    CHECK_INT(ab_state_bytes(&s), ab_usertable_bytes(&s.users) + ab_keyset_bytes(&s.ids) +
+                                      s.k * (sizeof(ab_arm_counts) + 2 * sizeof(double)));
     ab_state_free(&other);
     ab_state_free(&s);
 }
@@ -541,8 +544,91 @@ static void check_many_users(void)
     CHECK(s.events == N + N / 2);
     size_t bytes = ab_state_bytes(&s);
     /* 2^19 user slots of 16 bytes, 2^19 id slots of 8, revenue for 100k. */
-    CHECK_INT(bytes, (1u << 19) * 16 + (1u << 19) * 8 + (size_t)s.users.revenue_cap * 8);
+    CHECK_INT(bytes, (1u << 19) * 16 + (1u << 19) * 8 + (size_t)s.users.revenue_cap * 8 +
+                         4 * (sizeof(ab_arm_counts) + 2 * sizeof(double)));
     printf("ok state: %d users, %.1f bytes a user with ids\n", N, (double)bytes / N);
+    ab_state_free(&s);
+}
+
+
+/* An idle state holds no heap memory and reads zeros; the first event
+ * gives it its own counts. */
+static void check_idle(void)
+{
+    ab_exp_state s, t;
+    ab_state_init(&s, 3);
+    ab_state_init(&t, 2);
+    CHECK_INT(ab_state_bytes(&s), 0);
+    CHECK(s.arms[2].users == 0 && s.arms[0].revenue.sum == 0 && s.rev_comp[1] == 0);
+    CHECK_INT(apply(&s, expo("i1", 2)), AB_APPLY_COUNTED);
+    CHECK(s.arms[2].users == 1);
+    /* Another idle state still reads zeros (nothing was shared). */
+    CHECK(t.arms[0].users == 0 && t.arms[1].users == 0 && t.arms[2].users == 0);
+    CHECK_INT(ab_state_bytes(&s), ab_usertable_bytes(&s.users) +
+                                      3 * (sizeof(ab_arm_counts) + 2 * sizeof(double)));
+    ab_state_free(&s);
+    CHECK_INT(ab_state_bytes(&s), 0);
+    CHECK(s.arms[2].users == 0); /* freed counts read as zeros */
+    ab_state_free(&t);
+}
+
+/* Reservations (SPEC 9, ingest: nothing stored that cannot be counted):
+ * the cost names what a reservation would allocate, a reservation makes
+ * every apply within it allocation-free, reservations add up until
+ * released, and a refused one holds nothing. */
+static void check_reserve(void)
+{
+    enum { N = 3000 };
+    ab_exp_state s;
+    char user[32], id[32];
+    int bad = 0;
+    ab_state_init(&s, 2);
+    size_t arms = 2 * (sizeof(ab_arm_counts) + 2 * sizeof(double));
+    /* Nothing asked: only the counts' own block. */
+    CHECK_INT(ab_state_reserve_cost(&s, 0, 0, 0), arms);
+    /* 3000 users: 4096 slots (load 0.75); ids: 4096 keys; revenue: 4096. */
+    CHECK_INT(ab_state_reserve_cost(&s, N, N, N), arms + 4096 * 16 + 4096 * 8 + 4096 * 8);
+    CHECK(ab_state_reserve_cost(&s, SIZE_MAX, 0, 0) == SIZE_MAX);
+    CHECK(ab_state_reserve_cost(&s, 0, 0, (size_t)UINT32_MAX + 1) == SIZE_MAX);
+    CHECK_INT(ab_state_bytes(&s), 0); /* costs allocate nothing */
+    CHECK_INT(ab_state_reserve(&s, 0, 0, (size_t)UINT32_MAX + 1), -1);
+    CHECK_INT(s.held_users + s.held_ids + s.held_revenue, 0); /* refused: nothing held */
+    CHECK_INT(ab_state_reserve(&s, N, N, N), 0);
+    CHECK_INT(s.held_users, N);
+    CHECK_INT(ab_state_reserve_cost(&s, 0, 0, 0), 0);
+    /* Reservations add up: room for N more on top needs the next sizes. */
+    CHECK_INT(ab_state_reserve_cost(&s, N, 0, 0), 8192 * 16);
+    CHECK_INT(ab_state_reserve_cost(&s, 72, 72, 0), 0); /* 3072 = 4096 * 0.75 */
+    CHECK_INT(ab_state_reserve_cost(&s, 73, 0, 0), 8192 * 16);
+    ab_user *slots = s.users.slots;
+    uint64_t *ids = s.ids.slots;
+    double *rev = s.users.revenue;
+    size_t bytes = ab_state_bytes(&s);
+    for (int i = 0; i < N; i++) {
+        snprintf(user, sizeof user, "r-%d", i);
+        ab_event ev = expo(user, i % 2);
+        ev.id = id;
+        ev.id_len = (size_t)snprintf(id, sizeof id, "rid-%d", i);
+        bad += ab_state_apply(&s, &ev) != AB_APPLY_COUNTED;
+        ab_event c = conv(user, AB_PHASE_DECISION, 2.0);
+        bad += ab_state_apply(&s, &c) != AB_APPLY_COUNTED;
+    }
+    CHECK_INT(bad, 0);
+    /* Not one allocation while applying within the reservation. */
+    CHECK(s.users.slots == slots && s.ids.slots == ids && s.users.revenue == rev);
+    CHECK_INT(ab_state_bytes(&s), bytes);
+    CHECK(s.arms[0].users == N / 2 && s.arms[1].revenue.sum == N);
+    /* Released: applied users count for themselves now. */
+    ab_state_release(&s, N, N, N);
+    CHECK_INT(s.held_users + s.held_ids + s.held_revenue, 0);
+    CHECK_INT(ab_state_reserve_cost(&s, 72, 72, 0), 0);
+    CHECK_INT(ab_state_reserve_cost(&s, 73, 0, 0), 8192 * 16);
+    CHECK_INT(ab_state_reserve_cost(&s, 0, 0, 4096 - N), 0);
+    CHECK_INT(ab_state_reserve_cost(&s, 0, 0, 4097 - N), 8192 * 8);
+    /* Over-release is clamped. */
+    CHECK_INT(ab_state_reserve(&s, 5, 0, 0), 0);
+    ab_state_release(&s, 50, 50, 50);
+    CHECK_INT(s.held_users + s.held_ids + s.held_revenue, 0);
     ab_state_free(&s);
 }
 
@@ -561,5 +647,7 @@ int main(void)
     check_stream();
     check_malformed();
     check_many_users();
+    check_idle();
+    check_reserve();
     return TEST_DONE("test_state");
 }

@@ -310,6 +310,73 @@ static void check_keyset(void)
     CHECK(s.slots == NULL && s.count == 0);
 }
 
+
+/* Reservation costs are capacity checks that name the bytes a growth
+ * would allocate; after the reservation, inserts up to it never move the
+ * table (no allocation), and revenue and key-set room work the same way. */
+static void check_reserve_costs(void)
+{
+    ab_usertable t;
+    ab_keyset k;
+    ab_usertable_init(&t);
+    ab_keyset_init(&k);
+    /* Empty: the first block is 16 slots (holds 12). */
+    CHECK_INT(ab_usertable_reserve_cost(&t, 0), 16 * sizeof(ab_user));
+    CHECK_INT(ab_usertable_reserve_cost(&t, 12), 16 * sizeof(ab_user));
+    CHECK_INT(ab_usertable_reserve_cost(&t, 13), 32 * sizeof(ab_user));
+    CHECK_INT(ab_usertable_reserve_cost(&t, 1000), 2048 * sizeof(ab_user));
+    CHECK(ab_usertable_reserve_cost(&t, SIZE_MAX) == SIZE_MAX);
+    CHECK(ab_usertable_reserve_cost(&t, SIZE_MAX / 4) == SIZE_MAX);
+    CHECK_INT(ab_usertable_bytes(&t), 0); /* a cost allocates nothing */
+    CHECK_INT(ab_usertable_reserve(&t, 1000), 0);
+    CHECK_INT(ab_usertable_reserve_cost(&t, 1000), 0);
+    CHECK_INT(ab_usertable_reserve_cost(&t, 1536), 0);  /* 2048 * 0.75 */
+    CHECK_INT(ab_usertable_reserve_cost(&t, 1537), 4096 * sizeof(ab_user));
+    ab_user *slots = t.slots;
+    int bad = 0;
+    for (uint64_t i = 1; i <= 1536; i++) bad += !ab_usertable_insert(&t, i * 0x9e3779b97f4a7c15ULL, 0);
+    CHECK_INT(bad, 0);
+    CHECK(t.slots == slots && t.cap == 2048); /* never grew */
+    CHECK_INT(ab_usertable_reserve_cost(&t, 0), 0);
+    CHECK_INT(ab_usertable_reserve_cost(&t, 1), 4096 * sizeof(ab_user));
+
+    /* Revenue: doubling from 16. */
+    CHECK_INT(ab_usertable_revenue_cost(&t, 0), 0);
+    CHECK_INT(ab_usertable_revenue_cost(&t, 1), 16 * sizeof(double));
+    CHECK_INT(ab_usertable_revenue_cost(&t, 17), 32 * sizeof(double));
+    CHECK(ab_usertable_revenue_cost(&t, (size_t)UINT32_MAX + 1) == SIZE_MAX);
+    CHECK_INT(ab_usertable_reserve_revenue(&t, 100), 0);
+    CHECK_INT(t.revenue_cap, 128);
+    CHECK_INT(ab_usertable_revenue_cost(&t, 128), 0);
+    CHECK_INT(ab_usertable_revenue_cost(&t, 129), 256 * sizeof(double));
+    CHECK_INT(ab_usertable_reserve_revenue(&t, (size_t)UINT32_MAX + 1), -1);
+    CHECK_INT(t.revenue_cap, 128); /* a refused reservation changes nothing */
+    double *rev = t.revenue;
+    bad = 0;
+    for (uint64_t i = 1; i <= 128; i++) {
+        ab_user *u = ab_usertable_find(&t, i * 0x9e3779b97f4a7c15ULL);
+        bad += !u || ab_usertable_add_revenue(&t, u, 1.5, NULL) != 0;
+    }
+    CHECK_INT(bad, 0);
+    CHECK(t.revenue == rev && t.revenue_cap == 128 && t.revenue_count == 128);
+    CHECK_INT(ab_usertable_revenue_cost(&t, 1), 256 * sizeof(double));
+
+    /* Key set. */
+    CHECK_INT(ab_keyset_reserve_cost(&k, 1), 16 * sizeof(uint64_t));
+    CHECK_INT(ab_keyset_reserve_cost(&k, 100), 256 * sizeof(uint64_t));
+    CHECK(ab_keyset_reserve_cost(&k, SIZE_MAX) == SIZE_MAX);
+    CHECK_INT(ab_keyset_reserve(&k, 100), 0);
+    CHECK_INT(ab_keyset_reserve_cost(&k, 192), 0);
+    CHECK_INT(ab_keyset_reserve_cost(&k, 193), 512 * sizeof(uint64_t));
+    uint64_t *ks = k.slots;
+    bad = 0;
+    for (uint64_t i = 1; i <= 192; i++) bad += ab_keyset_add(&k, i * 31) != 0;
+    CHECK_INT(bad, 0);
+    CHECK(k.slots == ks && k.cap == 256);
+    ab_keyset_free(&k);
+    ab_usertable_free(&t);
+}
+
 int main(void)
 {
     ab_stats_init();
@@ -321,5 +388,6 @@ int main(void)
     check_reserve();
     check_revenue();
     check_keyset();
+    check_reserve_costs();
     return TEST_DONE("test_usertable");
 }
