@@ -573,6 +573,7 @@ static void finish_chunked(guard_conn *c, struct evbuffer *dst)
     size_t n = evbuffer_get_length(c->body);
     pass_head(c, dst, n, n > 0);
     evbuffer_add_buffer(dst, c->body);
+    c->lines = 0;
     c->state = ST_WAIT;
 }
 

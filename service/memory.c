@@ -196,8 +196,9 @@ void ab_memory_refuse(ab_memory *m, struct evhttp_request *req, const char *what
     m->refused++;
     snprintf(secs, sizeof secs, "%d", AB_MEMORY_RETRY_AFTER);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", secs);
-    ab_http_error(req, 503, "memory is at its limit (%zu of %zu bytes): %s; nothing was "
-                            "stored, retry later", used, m->limit, what);
+    ab_http_error(req, 503, "not enough memory to count these events (%zu bytes in use, "
+                            "limit %zu): %s; nothing was stored, retry later",
+                  used, m->limit, what);
 }
 
 int ab_memory_cache_admit(ab_memory *m)

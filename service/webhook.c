@@ -623,6 +623,10 @@ int ab_webhooks_init(ab_webhooks *w, struct event_base *base, struct ab_store *s
         if (!(w->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE))) return -1;
         evdns_base_load_hosts(w->dns, NULL);
     }
+    /* OpenSSL's set-up and the system's trusted certificates take tens of
+     * milliseconds: paid here, at start, not by the first https delivery
+     * on the running loop. */
+    if (!tls_context(w)) ab_warn("webhooks: cannot set up TLS: https:// deliveries will fail");
     w->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, w);
     if (!w->sweep || event_add(w->sweep, &second)) return -1;
     return 0;

@@ -32,7 +32,7 @@ typedef struct {
 typedef struct ab_webhooks {
     struct event_base *base;
     struct evdns_base *dns;
-    void *ssl_ctx;            /* SSL_CTX *, made at the first https:// delivery */
+    void *ssl_ctx;            /* SSL_CTX *, made at start (trusted certificates loaded once) */
     struct ab_store *store;   /* the outbox; NULL keeps deliveries in memory only */
     struct ab_metrics *metrics;
     ab_webhook_limits lim;
