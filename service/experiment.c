@@ -11,7 +11,7 @@
 
 #include "event.h"
 #include "jsonin.h"
-#include "webhook.h"
+#include "webhook_url.h"
 
 #define DESCRIPTION_MAX 1024
 #define MIN_DAYS_MAX 3650.0 /* ten years: anything longer is a typo */

@@ -14,7 +14,7 @@
 #include "jsonin.h"
 #include "jsonout.h"
 #include "log.h"
-#include "webhook.h"
+#include "webhook_url.h"
 
 /* Changes to experiments are made under the registry's write lock, for
  * the parse workers (see daemon.h). */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "webhook_url.h"
 
 struct ab_metrics;
 struct ab_store;
@@ -73,18 +74,5 @@ void ab_webhooks_sync(ab_webhooks *w);
 /* Cancels every delivery in flight (they stay in the outbox). */
 void ab_webhooks_free(ab_webhooks *w);
 
-/* Why a webhook URL is not usable, or NULL: http:// or https:// (any
- * case), a host (name, IPv4 or [IPv6]), an optional port 1-65535, no
- * credentials, no spaces or non-ASCII, at most 2048 bytes. The one home of
- * the rule: experiments are checked with it and deliveries use it. */
-const char *ab_webhook_url_problem(const char *s, size_t len);
-
-/* scheme://host[:port]/path, without userinfo, query or fragment: what
- * logs show. Writes at most size bytes. */
-void ab_webhook_url_for_log(const char *url, char *buf, size_t size);
-
-/* The URL with every query value replaced by "***" (and no userinfo), for
- * readers without the admin scope. Caller frees; NULL when out of memory. */
-char *ab_webhook_url_redacted(const char *url);
 
 #endif

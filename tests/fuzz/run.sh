@@ -24,7 +24,7 @@ out=build/fuzz
 # What the harnesses reach: the parsers, the analysis and the statistics.
 # Nothing that needs libevent or SQLite, so one link line fits all three.
 service="arena error event_parse timefmt experiment jsonin phase analysis analyze_json
-         sample_size_json jsonout variants_json verdict"
+         sample_size_json jsonout variants_json verdict webhook_url"
 
 # ---- the compiler ---------------------------------------------------------
 
