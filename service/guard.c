@@ -5,12 +5,15 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/http_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "http.h"
@@ -64,6 +67,7 @@ typedef struct guard_conn {
     struct evbuffer *body;           /* the de-chunked body so far */
     size_t charged;                  /* bytes of the --max-pending-bytes budget */
     ab_refusal refusal;              /* code 0: not refused */
+    int nodelay;                     /* TCP_NODELAY set on the socket */
 } guard_conn;
 
 static struct {
@@ -730,6 +734,14 @@ static enum bufferevent_filter_result filter_out(struct evbuffer *src, struct ev
     size_t n = evbuffer_get_length(src);
     evutil_socket_t fd = bufferevent_getfd(c->under);
     (void)mode;
+    /* A reply leaves in two writes (all but its last byte, then that
+     * byte): with Nagle's algorithm the second waits for the client's
+     * delayed ACK, 40 ms a request. evhttp sets the socket up after this
+     * filter exists, so the option is set at the first write. */
+    if (fd >= 0 && !c->nodelay) {
+        int one = 1;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) c->nodelay = 1;
+    }
     /* libevent calls again while this returns BEV_OK and src is not empty:
      * BEV_NEED_MORE when the held-back byte has to wait. */
     if (n > 1) {
