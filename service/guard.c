@@ -294,7 +294,7 @@ static int parse_head(guard_conn *c, char *text, size_t len, struct evbuffer *ds
             for (size_t i = 0; i < sizeof method_names / sizeof *method_names; i++)
                 if (!strcmp(method, method_names[i])) cmd = method_cmds[i], have_cmd = 1;
             if (!have_cmd) {
-                refusal_set(r, 501, NULL, NULL, "method not implemented");
+                refusal_set(r, 501, NULL, NULL, "unknown method");
                 goto refused;
             }
             if (strcmp(version, "HTTP/1.1") && strcmp(version, "HTTP/1.0")) {

@@ -153,7 +153,7 @@ static int connect_to(int port)
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n)
+int td_send_all(int fd, const char *p, size_t n)
 {
     while (n) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
@@ -213,7 +213,7 @@ td_response td_raw(const td_daemon *d, const char *bytes, size_t len)
     int fd = connect_to(d->port);
     memset(&r, 0, sizeof r);
     if (fd < 0) return r;
-    if (send_all(fd, bytes, len) == 0) {
+    if (td_send_all(fd, bytes, len) == 0) {
         shutdown(fd, SHUT_WR);
         r = read_response(fd);
     }
@@ -233,8 +233,8 @@ td_response td_request(const td_daemon *d, const char *method, const char *path,
                  "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
                  "Content-Length: %zu\r\n\r\n",
                  method, path, extra_headers ? extra_headers : "", body ? len : 0);
-    if (n > 0 && (size_t)n < sizeof head && send_all(fd, head, (size_t)n) == 0 &&
-        (!body || send_all(fd, body, len) == 0))
+    if (n > 0 && (size_t)n < sizeof head && td_send_all(fd, head, (size_t)n) == 0 &&
+        (!body || td_send_all(fd, body, len) == 0))
         r = read_response(fd);
     close(fd);
     return r;
@@ -250,4 +250,23 @@ void td_free(td_response *r)
     free(r->body);
     json_decref(r->json);
     memset(r, 0, sizeof *r);
+}
+
+double td_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double td_metric(const td_daemon *d, const char *name)
+{
+    td_response r = td_req(d, "GET", "/metrics", NULL);
+    double v = -1;
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = r.body ? strstr(r.body, key) : NULL;
+    if (p) v = strtod(p + strlen(key), NULL);
+    td_free(&r);
+    return v;
 }

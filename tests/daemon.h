@@ -44,6 +44,13 @@ void td_free(td_response *r);
 /* Raw bytes in, raw response out (for malformed HTTP). */
 td_response td_raw(const td_daemon *d, const char *bytes, size_t len);
 
+/* Writes all n bytes to fd: 0, or -1 on a send error. */
+int td_send_all(int fd, const char *p, size_t n);
+/* Monotonic seconds. */
+double td_now_s(void);
+/* A gauge or counter of d's /metrics (unauthenticated), -1 when absent. */
+double td_metric(const td_daemon *d, const char *name);
+
 /* Sleeps ms milliseconds. */
 void td_sleep_ms(int ms);
 

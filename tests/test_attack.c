@@ -33,13 +33,6 @@ static int soak;
 static double rss_limit_mb = 256;
 static double peak_rss_mb;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The daemon's resident memory in MB (0 when it cannot be read). */
 static double rss_mb(const td_daemon *d)
 {
@@ -72,29 +65,15 @@ static int dial(int port, int nonblock)
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Reads from fd until the peer closes, until `want` bytes, or ms pass;
  * returns what arrived (NUL-terminated, caller frees) in *out. */
 static size_t read_for(int fd, int ms, size_t want, char **out)
 {
     size_t cap = 65536, used = 0;
     char *buf = malloc(cap + 1);
-    double end = now_s() + ms / 1000.0;
+    double end = td_now_s() + ms / 1000.0;
     while (buf) {
-        int left = (int)((end - now_s()) * 1000);
+        int left = (int)((end - td_now_s()) * 1000);
         struct pollfd p = {fd, POLLIN, 0};
         if (left <= 0 || poll(&p, 1, left) <= 0) break;
         if (used == cap) {
@@ -121,7 +100,7 @@ static char *exchange(const td_daemon *d, const char *bytes, size_t len, int ms)
     char *out = NULL;
     int fd = dial(d->port, 0);
     if (fd < 0) return NULL;
-    if (send_all(fd, bytes, len) == 0) read_for(fd, ms, 0, &out);
+    if (td_send_all(fd, bytes, len) == 0) read_for(fd, ms, 0, &out);
     close(fd);
     return out;
 }
@@ -158,11 +137,11 @@ static int exists(const td_daemon *d, const char *id)
 
 static int healthz_ms(const td_daemon *d)
 {
-    double t0 = now_s();
+    double t0 = td_now_s();
     td_response r = td_req(d, "GET", "/healthz", NULL);
     int ok = r.status == 200;
     td_free(&r);
-    return ok ? (int)((now_s() - t0) * 1000) : -1;
+    return ok ? (int)((td_now_s() - t0) * 1000) : -1;
 }
 
 /* ---- smuggling and framing (RFC 9112 6.3) --------------------------------- */
@@ -308,13 +287,13 @@ static void test_endless_lines(const td_daemon *d)
     memset(junk, '1', sizeof junk);
     for (size_t k = 0; k < 2; k++) {
         int fd = dial(d->port, 1), closed = 0, status = 0, worst = 0;
-        double t0 = now_s(), closed_at = 0;
+        double t0 = td_now_s(), closed_at = 0;
         snprintf(test_context, sizeof test_context, "endless %s line", k ? "header" : "chunk-size");
-        if (fd < 0 || send_all(fd, heads[k], strlen(heads[k]))) {
+        if (fd < 0 || td_send_all(fd, heads[k], strlen(heads[k]))) {
             test_fail(__FILE__, __LINE__, "cannot connect");
             continue;
         }
-        while (now_s() - t0 < 3.0 && !closed) {
+        while (td_now_s() - t0 < 3.0 && !closed) {
             char buf[4096];
             ssize_t n;
             (void)!send(fd, junk, sizeof junk, MSG_NOSIGNAL);
@@ -324,9 +303,9 @@ static void test_endless_lines(const td_daemon *d)
             }
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
                 closed = 1;
-                closed_at = now_s() - t0;
+                closed_at = td_now_s() - t0;
             }
-            if ((int)((now_s() - t0) * 10) % 5 == 0) {
+            if ((int)((td_now_s() - t0) * 10) % 5 == 0) {
                 int ms = healthz_ms(d);
                 if (ms < 0 || ms > worst) worst = ms < 0 ? 99999 : ms;
             }
@@ -359,10 +338,10 @@ static void *good_run(void *arg)
     good_client *g = arg;
     static const char ev[] = "{\"experiment\":\"atk\",\"variant\":\"a\",\"user\":\"good\",\"type\":\"exposure\"}";
     while (!g->stop && g->n < (int)(sizeof g->lat / sizeof *g->lat)) {
-        double t0 = now_s();
+        double t0 = td_now_s();
         td_response r = td_request(g->d, "POST", "/v1/events", ev, sizeof ev - 1, g->token_header);
         if (r.status != 202) g->failed++;
-        g->lat[g->n++] = (now_s() - t0) * 1000;
+        g->lat[g->n++] = (td_now_s() - t0) * 1000;
         td_free(&r);
         td_sleep_ms(20);
     }
@@ -405,8 +384,8 @@ static void pipeline_flood(const td_daemon *d, int nconn, double seconds, const 
     g->d = d;
     g->token_header = token_header;
     pthread_create(&th, NULL, good_run, g);
-    t0 = now_s();
-    while (now_s() - t0 < seconds) {
+    t0 = td_now_s();
+    while (td_now_s() - t0 < seconds) {
         struct pollfd p[64];
         for (int i = 0; i < nconn; i++) p[i] = (struct pollfd){fds[i], POLLOUT | (i % 2 ? 0 : POLLIN), 0};
         poll(p, (nfds_t)nconn, 50);
@@ -451,7 +430,7 @@ static void slow_clients(const td_daemon *d, int n, double seconds)
 {
     static const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
     int *fds = malloc(sizeof(int) * (size_t)n), opened = 0, worst = 0, ok = 0, tries = 0;
-    double t0 = now_s(), last_byte = t0;
+    double t0 = td_now_s(), last_byte = t0;
     size_t pos = 0;
     for (int i = 0; i < n; i++) {
         fds[i] = dial(d->port, 1);
@@ -459,16 +438,16 @@ static void slow_clients(const td_daemon *d, int n, double seconds)
     }
     pos = 1;
     td_sleep_ms(500);
-    while (now_s() - t0 < seconds) {
+    while (td_now_s() - t0 < seconds) {
         int ms = healthz_ms(d);
         tries++;
         if (ms >= 0 && ms < 1000) ok++;
         if (ms < 0 || ms > worst) worst = ms < 0 ? 99999 : ms;
-        if (now_s() - last_byte >= 2.0 && pos < sizeof head - 2) {
+        if (td_now_s() - last_byte >= 2.0 && pos < sizeof head - 2) {
             for (int i = 0; i < n; i++)
                 if (fds[i] >= 0) (void)!send(fds[i], head + pos, 1, MSG_NOSIGNAL);
             pos++;
-            last_byte = now_s();
+            last_byte = td_now_s();
         }
         td_sleep_ms(200);
     }
@@ -497,7 +476,7 @@ static void parked_uploads(const td_daemon *d, int n, const char *token_header, 
     for (int i = 0; i < n; i++) {
         fds[i] = dial(d->port, 0);
         if (fds[i] < 0) continue;
-        send_all(fds[i], head, strlen(head));
+        td_send_all(fds[i], head, strlen(head));
         (void)!send(fds[i], part, 65536, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
     for (int i = 0; i < n; i++) {

@@ -30,28 +30,7 @@
 
 static td_daemon D;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* A gauge or counter from /metrics (-1 when absent). */
-static double metric(const char *name)
-{
-    td_response r = td_req(&D, "GET", "/metrics", NULL);
-    double v = -1;
-    size_t n = strlen(name);
-    for (const char *p = r.body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (!strncmp(p, name, n) && p[n] == ' ') {
-            v = strtod(p + n + 1, NULL);
-            break;
-        }
-    td_free(&r);
-    return v;
-}
-
 static int put_experiment(const char *id)
 {
     char path[128];
@@ -125,11 +104,11 @@ static void test_limit(void)
         return;
     }
     /* The default limit: positive, and not more than the machine has. */
-    limit = metric("abstat_memory_limit_bytes");
-    idle = metric("abstat_memory_bytes");
+    limit = td_metric(&D, "abstat_memory_limit_bytes");
+    idle = td_metric(&D, "abstat_memory_bytes");
     CHECK(limit > 64e6);
     CHECK(idle > 0 && idle < limit);
-    CHECK(metric("abstat_memory_full") == 0);
+    CHECK(td_metric(&D, "abstat_memory_full") == 0);
     td_stop(&D);
 
     /* 24 MiB above what it holds idle (SQLite takes up to 8 MiB of page
@@ -141,7 +120,7 @@ static void test_limit(void)
         return;
     }
     CHECK_INT(put_experiment("mem"), 201);
-    CHECK_INT((long)metric("abstat_memory_limit_bytes"), (long)(idle + 24.0 * 1048576));
+    CHECK_INT((long)td_metric(&D, "abstat_memory_limit_bytes"), (long)(idle + 24.0 * 1048576));
     lines_before = log_lines();
     /* Stream new users in batches of 2,000 until refused. */
     for (int i = 0; i < 400 && !refused; i++) {
@@ -171,8 +150,8 @@ static void test_limit(void)
         CHECK(h.body && strstr(h.body, "memory"));
         td_free(&h);
     }
-    CHECK(metric("abstat_memory_bytes") <= metric("abstat_memory_limit_bytes"));
-    CHECK(metric("abstat_memory_full") == 1);
+    CHECK(td_metric(&D, "abstat_memory_bytes") <= td_metric(&D, "abstat_memory_limit_bytes"));
+    CHECK(td_metric(&D, "abstat_memory_full") == 1);
     /* Every acknowledged event is counted, none of the refused ones. */
     CHECK_INT((long)users_of("mem"), acked);
     {
@@ -197,8 +176,8 @@ static void test_limit(void)
         CHECK(n503 >= 250);
     }
     CHECK_INT((long)users_of("mem"), acked);
-    CHECK(metric("abstat_memory_refused_total") >= 251);
-    CHECK_INT((long)metric("abstat_events_uncounted_total"), 0);
+    CHECK(td_metric(&D, "abstat_memory_refused_total") >= 251);
+    CHECK_INT((long)td_metric(&D, "abstat_events_uncounted_total"), 0);
     /* A refusal a second later writes its line with the count of the
      * ones held back. */
     td_sleep_ms(1100);
@@ -361,14 +340,14 @@ static void test_idle(void)
     }
     td_sleep_ms(1200);
     rss0 = rss_of(D.pid);
-    acct0 = metric("abstat_memory_bytes");
-    t0 = now_s();
+    acct0 = td_metric(&D, "abstat_memory_bytes");
+    t0 = td_now_s();
     for (int i = 0; i < IDLE_EXPERIMENTS; i++) {
         char id[16];
         snprintf(id, sizeof id, "idle%04d", i);
         bad += put_experiment(id) != 201;
     }
-    printf("ok memory: %d experiments created in %.2f s\n", IDLE_EXPERIMENTS, now_s() - t0);
+    printf("ok memory: %d experiments created in %.2f s\n", IDLE_EXPERIMENTS, td_now_s() - t0);
     CHECK_INT(bad, 0);
     /* Read a few results (each takes an evaluation cache for a while). */
     for (int i = 0; i < 20; i++) {
@@ -383,9 +362,9 @@ static void test_idle(void)
     td_sleep_ms(1500);
     /* A list page is cheap however many experiments there are. */
     for (int i = 0; i < 5; i++) {
-        double t = now_s();
+        double t = td_now_s();
         td_response r = td_req(&D, "GET", "/v1/experiments?limit=100&after=idle1000", NULL);
-        t = now_s() - t;
+        t = td_now_s() - t;
         CHECK_INT(r.status, 200);
         CHECK_INT(json_array_size(json_object_get(r.json, "experiments")), 100);
         td_free(&r);
@@ -395,7 +374,7 @@ static void test_idle(void)
            IDLE_EXPERIMENTS + 50, worst * 1e3);
     CHECK(worst < (UNDER_ASAN ? 0.5 : 0.1));
     rss1 = rss_of(D.pid);
-    acct1 = metric("abstat_memory_bytes");
+    acct1 = td_metric(&D, "abstat_memory_bytes");
     double per_rss = (rss1 - rss0) / IDLE_EXPERIMENTS, per_acct = (acct1 - acct0) / IDLE_EXPERIMENTS;
     printf("ok memory: idle experiment: %.0f bytes of RSS, %.0f bytes by the daemon's account\n",
            per_rss, per_acct);

@@ -153,18 +153,6 @@ static double users_of(const td_daemon *d, const char *exp)
     return users;
 }
 
-static double metric(const td_daemon *d, const char *name)
-{
-    td_response r = td_req(d, "GET", "/metrics", NULL);
-    double v = -1;
-    char key[128];
-    snprintf(key, sizeof key, "\n%s ", name);
-    const char *p = r.body ? strstr(r.body, key) : NULL;
-    if (p) v = strtod(p + strlen(key), NULL);
-    td_free(&r);
-    return v;
-}
-
 static int healthz(const td_daemon *d)
 {
     td_response r = td_req(d, "GET", "/healthz", NULL);
@@ -365,7 +353,7 @@ static void damaged_start(damage how)
     }
     CHECK_INT(healthz(&d), 200);
     double users = users_of(&d, "integ");
-    double lost = metric(&d, "abstat_store_lost_events");
+    double lost = td_metric(&d, "abstat_store_lost_events");
     if (users < 0) users = 0; /* the experiment itself was lost */
     printf("test_store_integrity: %s: %s, --recover kept %.0f of %d users, reports %.0f lost\n",
            damage_name[how], refused ? "refused" : "started", users, USERS, lost);
@@ -374,15 +362,15 @@ static void damaged_start(damage how)
     if (refused && how != SIDE_DAMAGED && how != SIDE_MISSING) {
         CHECK(lost > 0);
         CHECK(log_has(&d, "acknowledged events lost"));
-        CHECK_INT(metric(&d, "abstat_store_recovered"), 1);
+        CHECK_INT(td_metric(&d, "abstat_store_recovered"), 1);
     }
     if (how == CORRUPT_RECORD) {
-        CHECK_INT(metric(&d, "abstat_store_corrupt_records"), 1);
+        CHECK_INT(td_metric(&d, "abstat_store_corrupt_records"), 1);
         CHECK_REL(lost, PER_POST, 0); /* one row: one request's events */
     }
     if (how == EMPTY_DB) CHECK_REL(lost, USERS, 0);
     if (refused && (how == TRUNCATE_WAL || how == FLIP_WAL || how == DELETE_WAL))
-        CHECK(metric(&d, "abstat_store_lost_commits") > 0);
+        CHECK(td_metric(&d, "abstat_store_lost_commits") > 0);
     /* The recovered store takes new events and starts cleanly again. */
     td_response r2 = td_req(&d, "PUT", "/v1/experiments/integ", "{\"variants\":[\"a\",\"b\"]}");
     CHECK(r2.status == 200 || r2.status == 201);
@@ -393,7 +381,7 @@ static void damaged_start(damage how)
     clear_log(&d);
     CHECK_INT(td_start(&d), 0);
     CHECK_REL(users_of(&d, "integ"), users + 1000, 0);
-    CHECK_INT(metric(&d, "abstat_store_lost_events"), 0);
+    CHECK_INT(td_metric(&d, "abstat_store_lost_events"), 0);
     CHECK_INT(td_stop(&d), 0);
     test_context[0] = '\0';
     if (!keep_files) td_cleanup(&d);
@@ -433,7 +421,7 @@ static void test_delete_and_restart(void)
     CHECK_INT(td_start(&d), 0);
     CHECK_REL(users_of(&d, "integ"), 4000, 0);
     CHECK_REL(users_of(&d, "gone"), -1, 0);
-    CHECK_INT(metric(&d, "abstat_store_recovered"), 0);
+    CHECK_INT(td_metric(&d, "abstat_store_recovered"), 0);
     CHECK_INT(td_stop(&d), 0);
     CHECK_INT(td_start(&d), 0); /* and after a clean stop */
     CHECK_REL(users_of(&d, "integ"), 4000, 0);
@@ -503,7 +491,7 @@ static void test_backup(void)
     printf("test_store_integrity: backup under ingest: source %.0f..%.0f users, copy %.0f\n",
            before, after, copied);
     CHECK(copied >= before && copied <= after);
-    CHECK_INT(metric(&copy, "abstat_store_recovered"), 0);
+    CHECK_INT(td_metric(&copy, "abstat_store_recovered"), 0);
     CHECK_INT(td_stop(&copy), 0);
 
     /* Quiet source: the copy has exactly its results. */

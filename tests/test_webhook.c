@@ -38,13 +38,6 @@
 #include "test.h"
 #include "../service/webhook.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- Receivers ---------------------------------------------------------- */
 
 enum {
@@ -161,8 +154,8 @@ static void record_body(receiver *rx, const char *body)
 /* Streams buf until the daemon closes the connection (or 30 s). */
 static void stream(rx_conn *k, const char *buf, size_t len)
 {
-    double end = now_s() + 30;
-    while (!k->rx->stop && now_s() < end)
+    double end = td_now_s() + 30;
+    while (!k->rx->stop && td_now_s() < end)
         if (c_send(k, buf, len)) break;
 }
 
@@ -232,7 +225,7 @@ static void *serve_conn(void *arg)
     }
 out:
     pthread_mutex_lock(&rx->lock);
-    if (k->n < RX_MAX_CONN) rx->closed_at[k->n] = now_s();
+    if (k->n < RX_MAX_CONN) rx->closed_at[k->n] = td_now_s();
     rx->open--;
     pthread_mutex_unlock(&rx->lock);
     if (k->ssl) {
@@ -262,7 +255,7 @@ static void *rx_main(void *arg)
         k->c = c;
         pthread_mutex_lock(&rx->lock);
         k->n = rx->conns++;
-        if (k->n < RX_MAX_CONN) rx->accepted_at[k->n] = now_s();
+        if (k->n < RX_MAX_CONN) rx->accepted_at[k->n] = td_now_s();
         if (++rx->open > rx->max_open) rx->max_open = rx->open;
         pthread_mutex_unlock(&rx->lock);
         if (pthread_create(&t, NULL, serve_conn, k) == 0) pthread_detach(t);
@@ -426,9 +419,9 @@ static void *prober(void *arg)
 {
     (void)arg;
     while (!probe.stop) {
-        double t0 = now_s();
+        double t0 = td_now_s();
         td_response r = td_req(&D, "GET", "/healthz", NULL);
-        double dt = now_s() - t0;
+        double dt = td_now_s() - t0;
         if (r.status != 200) probe.failures++;
         if (dt > probe.worst) probe.worst = dt;
         probe.probes++;
