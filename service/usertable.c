@@ -129,6 +129,17 @@ static size_t cap_for(size_t cur, size_t need, size_t size)
     return cap;
 }
 
+/* The capacity a table of cap slots (count used) needs for n more entries
+ * of size bytes: 0 when it has room already, SIZE_MAX when it cannot be
+ * represented. One rule for reserving and for pricing a reservation. */
+static size_t grown_cap(size_t cap, size_t count, size_t n, size_t size)
+{
+    if (n > SIZE_MAX - count) return SIZE_MAX;
+    if (cap && count + n <= max_count(cap)) return 0;
+    size_t c = cap_for(cap, count + n, size);
+    return c ? c : SIZE_MAX;
+}
+
 /* ---- User table ---------------------------------------------------------- */
 
 void ab_usertable_init(ab_usertable *t)
@@ -175,21 +186,15 @@ static int usertable_rehash(ab_usertable *t, size_t new_cap)
 
 int ab_usertable_reserve(ab_usertable *t, size_t n)
 {
-    if (n > SIZE_MAX - t->count) return -1;
-    size_t need = t->count + n;
-    if (t->cap && need <= max_count(t->cap)) return 0;
-    size_t cap = cap_for(t->cap, need, sizeof(ab_user));
-    if (!cap) return -1;
-    return usertable_rehash(t, cap);
+    size_t cap = grown_cap(t->cap, t->count, n, sizeof(ab_user));
+    if (cap == SIZE_MAX) return -1;
+    return cap ? usertable_rehash(t, cap) : 0;
 }
 
 size_t ab_usertable_reserve_cost(const ab_usertable *t, size_t n)
 {
-    if (n > SIZE_MAX - t->count) return SIZE_MAX;
-    size_t need = t->count + n;
-    if (t->cap && need <= max_count(t->cap)) return 0;
-    size_t cap = cap_for(t->cap, need, sizeof(ab_user));
-    return cap ? cap * sizeof(ab_user) : SIZE_MAX;
+    size_t cap = grown_cap(t->cap, t->count, n, sizeof(ab_user));
+    return cap == SIZE_MAX ? SIZE_MAX : cap * sizeof(ab_user);
 }
 
 ab_user *ab_usertable_insert(ab_usertable *t, uint64_t key, uint8_t variant)
@@ -320,21 +325,15 @@ static int keyset_rehash(ab_keyset *s, size_t new_cap)
 
 int ab_keyset_reserve(ab_keyset *s, size_t n)
 {
-    if (n > SIZE_MAX - s->count) return -1;
-    size_t need = s->count + n;
-    if (s->cap && need <= max_count(s->cap)) return 0;
-    size_t cap = cap_for(s->cap, need, sizeof(uint64_t));
-    if (!cap) return -1;
-    return keyset_rehash(s, cap);
+    size_t cap = grown_cap(s->cap, s->count, n, sizeof(uint64_t));
+    if (cap == SIZE_MAX) return -1;
+    return cap ? keyset_rehash(s, cap) : 0;
 }
 
 size_t ab_keyset_reserve_cost(const ab_keyset *s, size_t n)
 {
-    if (n > SIZE_MAX - s->count) return SIZE_MAX;
-    size_t need = s->count + n;
-    if (s->cap && need <= max_count(s->cap)) return 0;
-    size_t cap = cap_for(s->cap, need, sizeof(uint64_t));
-    return cap ? cap * sizeof(uint64_t) : SIZE_MAX;
+    size_t cap = grown_cap(s->cap, s->count, n, sizeof(uint64_t));
+    return cap == SIZE_MAX ? SIZE_MAX : cap * sizeof(uint64_t);
 }
 
 int ab_keyset_add(ab_keyset *s, uint64_t key)

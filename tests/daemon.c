@@ -137,7 +137,7 @@ void td_cleanup(td_daemon *d)
     if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", d->dir);
 }
 
-static int connect_to(int port)
+int td_connect(int port)
 {
     struct sockaddr_in sa;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -210,7 +210,7 @@ static td_response read_response(int fd)
 td_response td_raw(const td_daemon *d, const char *bytes, size_t len)
 {
     td_response r;
-    int fd = connect_to(d->port);
+    int fd = td_connect(d->port);
     memset(&r, 0, sizeof r);
     if (fd < 0) return r;
     if (td_send_all(fd, bytes, len) == 0) {
@@ -226,7 +226,7 @@ td_response td_request(const td_daemon *d, const char *method, const char *path,
 {
     td_response r;
     char head[4096];
-    int fd = connect_to(d->port), n;
+    int fd = td_connect(d->port), n;
     memset(&r, 0, sizeof r);
     if (fd < 0) return r;
     n = snprintf(head, sizeof head,
@@ -259,14 +259,18 @@ double td_now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double td_metric_in(const char *body, const char *name, double absent)
+{
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = body ? strstr(body, key) : NULL;
+    return p ? strtod(p + strlen(key), NULL) : absent;
+}
+
 double td_metric(const td_daemon *d, const char *name)
 {
     td_response r = td_req(d, "GET", "/metrics", NULL);
-    double v = -1;
-    char key[128];
-    snprintf(key, sizeof key, "\n%s ", name);
-    const char *p = r.body ? strstr(r.body, key) : NULL;
-    if (p) v = strtod(p + strlen(key), NULL);
+    double v = td_metric_in(r.body, name, -1);
     td_free(&r);
     return v;
 }

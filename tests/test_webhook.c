@@ -349,11 +349,7 @@ static void feed_winner(const char *id)
 static double metric(const char *name)
 {
     td_response r = req_as("GET", "/metrics", NULL, auth_read);
-    double v = NAN;
-    char key[128];
-    snprintf(key, sizeof key, "\n%s ", name);
-    const char *p = r.body ? strstr(r.body, key) : NULL;
-    if (p) v = strtod(p + strlen(key), NULL);
+    double v = td_metric_in(r.body, name, NAN);
     td_free(&r);
     return v;
 }
