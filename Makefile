@@ -23,7 +23,8 @@ override LDFLAGS += -fsanitize=address,undefined
 BIN := $(BUILD)/bin
 else
 BUILD ?= build
-BIN := bin
+# A second build tree (make BUILD=build/x) gets its own programs too.
+BIN := $(if $(filter build,$(BUILD)),bin,$(BUILD)/bin)
 endif
 
 # build/config.mk holds the pkg-config flags; making it installs what is missing.
@@ -44,7 +45,9 @@ TESTLIB_SRC := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 
 STATS_OBJ := $(STATS_SRC:%.c=$(BUILD)/%.o)
-SERVICE_OBJ := $(SERVICE_SRC:%.c=$(BUILD)/%.o)
+SERVICE_OBJ := $(SERVICE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
+# Files served from the binary (service/assets.h): embedded at build time.
+ASSETS := $(sort $(wildcard service/assets/*))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -61,6 +64,13 @@ all: $(PROGRAMS)
 $(BUILD)/%.o: %.c build/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/gen/assets.c: $(ASSETS) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $(ASSETS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c build/config.mk
+	$(CC) $(CFLAGS) -Iservice -c $< -o $@
 
 $(LIBSTATS): $(STATS_OBJ)
 	@rm -f $@
@@ -82,6 +92,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBSERVICE) $(LIBSTATS)
 
 # Every test binary runs from the top of the tree; tests/run.sh counts them.
 test: $(PROGRAMS) $(TESTS)
+	@sh scripts/test-deps.sh
 	@ABSTAT_BIN=$(abspath $(BIN)) sh tests/run.sh $(TESTS)
 
 # The long attacks of tests/test_attack.c: 16 pipelining connections for

@@ -382,7 +382,10 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
     ab_http_json(req, 201, experiment_json(e));
 }
 
-void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const char *id)
+/* Stopping refuses further events; starting takes them again. Both keep
+ * every count and all monitoring state: a paused experiment resumes the
+ * same test (a change of the test needs a PUT with restart_monitoring). */
+static void set_stopped(ab_daemon *d, struct evhttp_request *req, const char *id, int stopped)
 {
     ab_error err = {0, ""};
     ab_live *e = ab_registry_get(&d->reg, id, strlen(id));
@@ -392,10 +395,10 @@ void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const c
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
         return;
     }
-    if (!e->stopped) {
+    if (e->stopped != stopped) {
         ab_ingest_flush(&d->ingest);
         row.key = e->key;
-        row.stopped = 1;
+        row.stopped = stopped;
         row.created_ms = e->created_ms;
         row.monitoring_since_ms = e->monitoring_since_ms;
         if (save(d, &e->cfg, e->changes, 0, &row, &err)) {
@@ -403,11 +406,21 @@ void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const c
             return;
         }
         change_begin(d);
-        e->stopped = 1;
+        e->stopped = stopped;
         change_end(d);
-        ab_info("experiment %s stopped", id);
+        ab_info("experiment %s %s", id, stopped ? "stopped" : "started again");
     }
     ab_http_json(req, 200, experiment_json(e));
+}
+
+void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const char *id)
+{
+    set_stopped(d, req, id, 1);
+}
+
+void ab_handle_experiment_start(ab_daemon *d, struct evhttp_request *req, const char *id)
+{
+    set_stopped(d, req, id, 0);
 }
 
 void ab_handle_experiment_delete(ab_daemon *d, struct evhttp_request *req, const char *id)

@@ -26,6 +26,12 @@ void ab_handle_experiment_get(ab_daemon *d, struct evhttp_request *req, const ch
                               unsigned held);
 void ab_handle_experiment_delete(ab_daemon *d, struct evhttp_request *req, const char *id);
 void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const char *id);
+/* POST /v1/experiments/{id}/start: a stopped experiment takes events again. */
+void ab_handle_experiment_start(ab_daemon *d, struct evhttp_request *req, const char *id);
+/* handle_assign.c: GET /v1/experiments/{id}/assign?user=U[&expose=1]. */
+void ab_handle_assign(ab_daemon *d, struct evhttp_request *req, const char *id, unsigned held);
+/* handle_asset.c: a file embedded from service/assets/ (name as there). */
+void ab_handle_asset(ab_daemon *d, struct evhttp_request *req, const char *name);
 /* handle_results.c */
 void ab_handle_results(ab_daemon *d, struct evhttp_request *req, const char *id);
 void ab_handle_decision(ab_daemon *d, struct evhttp_request *req, const char *id);

@@ -22,6 +22,7 @@ static const char *reason(int code)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -53,13 +54,28 @@ static void head_reply(struct evhttp_request *req)
 }
 
 /* Sends what is in the request's own output buffer (no copy). */
-static void send_reply(struct evhttp_request *req, int code)
+static void send_typed(struct evhttp_request *req, int code, const char *type)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
     if (reply_hook) reply_hook(req, code);
     head_reply(req);
     evhttp_send_reply(req, code, reason(code), NULL);
+}
+
+static void send_reply(struct evhttp_request *req, int code)
+{
+    send_typed(req, code, "application/json");
+}
+
+void ab_http_static(struct evhttp_request *req, int code, const char *type, const void *data,
+                    size_t len)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    if (evbuffer_add_reference(out, data, len, NULL, NULL) != 0) {
+        ab_http_error(req, 500, "out of memory");
+        return;
+    }
+    send_typed(req, code, type);
 }
 
 void ab_http_json(struct evhttp_request *req, int code, json_t *body)

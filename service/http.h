@@ -16,6 +16,10 @@ void ab_http_json(struct evhttp_request *req, int code, json_t *body);
 /* A JSON body printed from a format (for hot paths: no JSON tree). */
 void ab_http_printf(struct evhttp_request *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A reply of len bytes of static data (borrowed: must outlive the
+ * connection, as embedded files do) with the given Content-Type. */
+void ab_http_static(struct evhttp_request *req, int code, const char *type, const void *data,
+                    size_t len);
 /* A reply with no body (204 for CORS preflights). */
 void ab_http_empty(struct evhttp_request *req, int code);
 /* {"error": text} with status code. */

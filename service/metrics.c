@@ -1,14 +1,15 @@
 /* metrics.c — counting requests, events and commits; the /metrics text. */
 #include "metrics.h"
 
-static const int codes[AB_METRICS_CODES] = {200, 201, 202, 204, 400, 401, 403, 404,
-                                            405, 409, 413, 415, 500, 503, 0, 0};
+static const int codes[AB_METRICS_CODES] = {200, 201, 202, 204, 304, 400, 401, 403,
+                                            404, 405, 409, 413, 415, 500, 503, 0};
 static const double bounds[AB_METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                   0.005, 0.01, 0.025, 0.05, 0.1,
                                                   0.25, 0.5, 1.0, 5.0};
 static const char *const route_names[AB_ROUTE_COUNT] = {
     "events", "experiments", "experiment", "stop", "results", "decision",
-    "analyze", "sample_size", "healthz", "metrics", "other"};
+    "analyze", "sample_size", "healthz", "metrics", "start", "assign", "openapi",
+    "script", "other"};
 static const char *const type_names[3] = {"exposure", "conversion", "nps"};
 
 void ab_metrics_request(ab_metrics *m, ab_route route, int code)

@@ -33,6 +33,8 @@ static int match(const char *path, route_match *m)
     if (!strcmp(path, "/v1/sample-size")) return m->route = AB_ROUTE_SAMPLE_SIZE, 0;
     if (!strcmp(path, "/healthz")) return m->route = AB_ROUTE_HEALTHZ, 0;
     if (!strcmp(path, "/metrics")) return m->route = AB_ROUTE_METRICS, 0;
+    if (!strcmp(path, "/v1/openapi.json")) return m->route = AB_ROUTE_OPENAPI, 0;
+    if (!strcmp(path, "/v1/abstat.js")) return m->route = AB_ROUTE_SCRIPT, 0;
     if (strncmp(path, prefix, sizeof prefix - 1)) return -1;
 
     const char *id = path + sizeof prefix - 1, *slash = strchr(id, '/');
@@ -42,6 +44,8 @@ static int match(const char *path, route_match *m)
     else if (!strcmp(action, "results")) m->route = AB_ROUTE_RESULTS;
     else if (!strcmp(action, "decision")) m->route = AB_ROUTE_DECISION;
     else if (!strcmp(action, "stop")) m->route = AB_ROUTE_STOP;
+    else if (!strcmp(action, "start")) m->route = AB_ROUTE_START;
+    else if (!strcmp(action, "assign")) m->route = AB_ROUTE_ASSIGN;
     else return m->route = AB_ROUTE_OTHER, -1;
     if (!ab_experiment_id_valid(id, len)) {
         m->bad_id = 1;
@@ -83,8 +87,11 @@ static unsigned scope_needed(ab_route route, enum evhttp_cmd_type cmd)
     case AB_ROUTE_EVENTS: return AB_SCOPE_INGEST;
     case AB_ROUTE_EXPERIMENT:
         return cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD ? AB_SCOPE_READ : AB_SCOPE_ADMIN;
-    case AB_ROUTE_STOP: return AB_SCOPE_ADMIN;
+    case AB_ROUTE_STOP:
+    case AB_ROUTE_START: return AB_SCOPE_ADMIN;
     case AB_ROUTE_HEALTHZ: return 0; /* load balancers probe without secrets */
+    case AB_ROUTE_OPENAPI:
+    case AB_ROUTE_SCRIPT: return 0; /* public documents: pages load the script */
     default: return AB_SCOPE_READ;
     }
 }
@@ -311,6 +318,22 @@ void ab_route_request(struct evhttp_request *req, void *arg)
     case AB_ROUTE_STOP:
         if (cmd == EVHTTP_REQ_POST) ab_handle_experiment_stop(d, req, m.id);
         else not_allowed(req, "POST");
+        return;
+    case AB_ROUTE_START:
+        if (cmd == EVHTTP_REQ_POST) ab_handle_experiment_start(d, req, m.id);
+        else not_allowed(req, "POST");
+        return;
+    case AB_ROUTE_ASSIGN:
+        if (get) ab_handle_assign(d, req, m.id, held);
+        else not_allowed(req, "GET, HEAD");
+        return;
+    case AB_ROUTE_OPENAPI:
+        if (get) ab_handle_asset(d, req, "openapi.json");
+        else not_allowed(req, "GET, HEAD");
+        return;
+    case AB_ROUTE_SCRIPT:
+        if (get) ab_handle_asset(d, req, "abstat.js");
+        else not_allowed(req, "GET, HEAD");
         return;
     case AB_ROUTE_RESULTS:
         if (get) ab_handle_results(d, req, m.id);

@@ -1,0 +1,1 @@
+/* abstat.js — placeholder until the snippet lands. */
