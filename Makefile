@@ -4,6 +4,7 @@
 #   make test         build and run every test
 #   make test SANITIZE=1   the same under AddressSanitizer + UBSan (in build/san)
 #   make run          start the daemon on 127.0.0.1:8080 with data in ./data
+#   make install      PREFIX=/usr/local DESTDIR= (make uninstall removes it again)
 #   make bench        benchmarks (bench/)
 #   make reference    regenerate tests/reference/*.tsv with R
 
@@ -105,6 +106,45 @@ soak: $(PROGRAMS) $(BUILD)/tests/test_attack
 run: $(PROGRAMS)
 	@mkdir -p data
 	$(BIN)/abstatd --listen 127.0.0.1:8080 --data ./data
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: abstat in BINDIR, the daemon
+# in SBINDIR (system daemons live in sbin, their page in man8), the man
+# pages, the systemd unit and its user (sysusers.d), and the sample tokens
+# file, LICENSE and README in DOCDIR. DESTDIR stages a package root. Nothing
+# goes to /etc: a real tokens file there is the operator's, never touched.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/abstat
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL ?= install
+# What install puts in place, for uninstall (and tests/test_install.c).
+INSTALLED = $(BINDIR)/abstat $(SBINDIR)/abstatd $(MANDIR)/man1/abstat.1 \
+            $(MANDIR)/man8/abstatd.8 $(UNITDIR)/abstatd.service $(SYSUSERSDIR)/abstat.conf \
+            $(DOCDIR)/tokens.example $(DOCDIR)/LICENSE $(DOCDIR)/README.md
+
+.PHONY: install uninstall
+install: $(PROGRAMS)
+	$(INSTALL) -d -m 755 "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SBINDIR)" \
+	  "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man8" "$(DESTDIR)$(UNITDIR)" \
+	  "$(DESTDIR)$(SYSUSERSDIR)" "$(DESTDIR)$(DOCDIR)"
+	$(INSTALL) -m 755 $(BIN)/abstat "$(DESTDIR)$(BINDIR)/abstat"
+	$(INSTALL) -m 755 $(BIN)/abstatd "$(DESTDIR)$(SBINDIR)/abstatd"
+	$(INSTALL) -m 644 dist/abstat.1 "$(DESTDIR)$(MANDIR)/man1/abstat.1"
+	$(INSTALL) -m 644 dist/abstatd.8 "$(DESTDIR)$(MANDIR)/man8/abstatd.8"
+	@mkdir -p $(BUILD)/dist
+	sed 's|^ExecStart=/usr/local/sbin/|ExecStart=$(SBINDIR)/|' dist/abstatd.service \
+	  > $(BUILD)/dist/abstatd.service
+	$(INSTALL) -m 644 $(BUILD)/dist/abstatd.service "$(DESTDIR)$(UNITDIR)/abstatd.service"
+	$(INSTALL) -m 644 dist/abstat.sysusers "$(DESTDIR)$(SYSUSERSDIR)/abstat.conf"
+	$(INSTALL) -m 644 dist/tokens.example LICENSE README.md "$(DESTDIR)$(DOCDIR)"
+
+# Shared directories (bin, man1, ...) stay; DOCDIR is abstat's own.
+uninstall:
+	rm -f $(INSTALLED:%="$(DESTDIR)%")
+	[ ! -d "$(DESTDIR)$(DOCDIR)" ] || rmdir "$(DESTDIR)$(DOCDIR)"
 
 # bench/run.sh drives it all; see README.md, Performance.
 bench: $(PROGRAMS) $(BENCHES) $(BUILD)/bench/bare_evhttp $(BUILD)/bench/fill

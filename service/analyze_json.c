@@ -55,9 +55,11 @@ static int parse_options(const json_t *body, analyze_req *rq, ab_error *err)
         return ab_error_set(err, 400, "method: must be sequential or fixed");
     s = NULL;
     if (ab_jin_string(body, "phase", "", &s, &present, err)) return -1;
-    if (s && ab_phase_parse(s, strlen(s), &rq->opts.phase))
-        return ab_error_set(err, 400, "phase: unknown journey phase \"%.*s\"",
-                            ab_jin_quote_len(s, 64), s);
+    if (s && ab_phase_parse(s, strlen(s), &rq->opts.phase)) {
+        char text[sizeof err->text];
+        return ab_error_set(err, 400, "%s",
+                            ab_phase_unknown(text, sizeof text, NULL, s, strlen(s)));
+    }
     s = NULL;
     if (ab_jin_string(body, "metric", "", &s, &present, err)) return -1;
     if (s && ab_metric_parse(s, &rq->opts.metric))
@@ -90,9 +92,12 @@ static int parse_conversions(const json_t *v, const char *where, analyze_req *rq
             ab_phase ph;
             char inner[96];
             (void)val;
-            if (ab_phase_parse(key, strlen(key), &ph))
-                return ab_error_set(err, 400, "%s.phases: unknown journey phase \"%.*s\"",
-                                    where, ab_jin_quote_len(key, 64), key);
+            if (ab_phase_parse(key, strlen(key), &ph)) {
+                char at[96], text[sizeof err->text];
+                snprintf(at, sizeof at, "%s.phases", where);
+                return ab_error_set(err, 400, "%s",
+                                    ab_phase_unknown(text, sizeof text, at, key, strlen(key)));
+            }
             /* "aankoop" and "checkout" are both the decision phase: the
              * second used to overwrite the first without a word. */
             if (given & (1u << ph))

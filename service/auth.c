@@ -90,6 +90,15 @@ fail:
     return -1;
 }
 
+int ab_auth_reload(ab_auth *a, const char *path, ab_error *err)
+{
+    ab_auth fresh;
+    if (ab_auth_load(&fresh, path, err)) return -1;
+    ab_auth_free(a);
+    *a = fresh;
+    return 0;
+}
+
 ab_auth_result ab_auth_check(const ab_auth *a, const char *token, size_t len, unsigned need,
                              unsigned *held)
 {

@@ -28,6 +28,11 @@ typedef struct {
  * with several scopes. Errors name the line, never the token. */
 int ab_auth_load(ab_auth *a, const char *path, ab_error *err);
 
+/* Loads path afresh (SIGHUP) and only when the whole file is good
+ * replaces *a with it, in one step: a request is checked against the old
+ * tokens or the new ones, never a mix. On error *a is left as it was. */
+int ab_auth_reload(ab_auth *a, const char *path, ab_error *err);
+
 typedef enum {
     AB_AUTH_OK = 0,
     AB_AUTH_MISSING,    /* no token given: 401 */

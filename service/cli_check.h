@@ -2,6 +2,8 @@
 #ifndef ABSTAT_CLI_CHECK_H
 #define ABSTAT_CLI_CHECK_H
 
+#include <stdio.h>
+
 /* Exit codes of SPEC section 8. */
 enum {
     AB_CHECK_SHIP = 0,
@@ -13,5 +15,9 @@ enum {
 
 /* argv[0] is "check". Returns the exit code. */
 int ab_cli_check(int argc, char **argv);
+
+/* The command's options with their meanings and defaults, and its exit
+ * codes (`abstat check --help`, and part of `abstat --help`). */
+void ab_cli_check_help(FILE *fp);
 
 #endif

@@ -34,10 +34,11 @@ typedef struct {
 typedef void *(*ab_experiment_lookup)(void *ctx, const char *id, size_t len,
                                       const ab_experiment_config **cfg, int *running);
 
-/* One rejected event of a batch. */
+/* One rejected event of a batch; room for the longest text, the phase
+ * error that lists every phase (phase.h). */
 typedef struct {
     size_t index;
-    char text[160];
+    char text[192];
 } ab_event_error;
 
 typedef struct {
@@ -103,6 +104,13 @@ int ab_event_parse_body(const char *body, size_t len, const ab_ts_window *window
                         ab_experiment_lookup lookup, void *lookup_ctx, size_t max_events,
                         size_t max_errors, ab_arena *arena, ab_event_batch *batch,
                         ab_error *err);
+
+/* The longest user id (SPEC section 4): events and assignment alike. */
+#define AB_USER_MAX 256
+/* The one length rule for a user id of len bytes, 1 to AB_USER_MAX: 0, or
+ * -1 with why in msg (cap bytes). (Users read from JSON are valid UTF-8
+ * without NUL already; other callers check that themselves.) */
+int ab_event_user_check(size_t len, char *msg, size_t cap);
 
 /* Whether ab_event_parse_body may use its fast scanner for plain events
  * (default 1). Tests set 0 to check that jansson alone gives the same

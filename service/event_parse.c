@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USER_MAX 256
 #define EVENT_ID_MAX 128
 /* Largest revenue of one conversion: above any real order in any currency's
  * smallest unit, small enough that per-user sums (of up to 2^53 events) and
@@ -27,6 +26,13 @@
 #define MSG_MAX sizeof(((ab_event_error *)0)->text)
 
 int ab_event_fast_scan = 1;
+
+int ab_event_user_check(size_t len, char *msg, size_t cap)
+{
+    if (len >= 1 && len <= AB_USER_MAX) return 0;
+    snprintf(msg, cap, "\"user\" must be 1 to %d bytes, not %zu", AB_USER_MAX, len);
+    return -1;
+}
 
 /* ---- one event, whichever reader read it ---------------------------------- */
 
@@ -317,8 +323,7 @@ static int validate(parse_ctx *c, const raw_event *r, ab_event *ev, char *msg)
     if (!present(&f[F_USER])) return fail(msg, "\"user\" is missing");
     if (f[F_USER].kind != RV_STRING) return fail(msg, "\"user\" must be a string");
     ev->user_len = f[F_USER].len;
-    if (ev->user_len < 1 || ev->user_len > USER_MAX)
-        return fail(msg, "\"user\" must be 1 to %d bytes, not %zu", USER_MAX, ev->user_len);
+    if (ab_event_user_check(ev->user_len, msg, MSG_MAX)) return -1;
 
     /* variant: the exposure's arm. Other types may carry it (clients often
      * send it with everything) but it is not used: a user's variant is the
@@ -344,8 +349,10 @@ static int validate(parse_ctx *c, const raw_event *r, ab_event *ev, char *msg)
         if (f[F_PHASE].kind != RV_STRING) return fail(msg, "\"phase\" must be a string");
         s = f[F_PHASE].s;
         len = f[F_PHASE].len;
-        if (parse_phase(s, len, &ev->phase))
-            return fail(msg, "\"phase\" \"%s\" is not a journey phase", clip(q, sizeof q, s, len));
+        if (parse_phase(s, len, &ev->phase)) {
+            ab_phase_unknown(msg, MSG_MAX, NULL, s, len);
+            return -1;
+        }
     }
 
     /* value: conversions only, a finite number (refunds may be negative) of

@@ -31,6 +31,10 @@ static const char *const body_keys[] = {
     "correction", "min_days", "min_users", "guardrails", "webhook", NULL,
 };
 static const char *const factor_keys[] = {"name", "levels", NULL};
+/* What GET shows beside the config: the daemon's state, never a setting. */
+static const char *const readonly_keys[] = {
+    "status", "created_at", "monitoring_since", "changes", "events", "users", NULL,
+};
 static const char *const guardrail_keys[] = {"metric", "phase", "margin", NULL};
 
 int ab_experiment_id_valid(const char *id, size_t len)
@@ -401,11 +405,11 @@ static int parse_guardrail(const json_t *go, size_t i, ab_experiment_config *cfg
                             "every user); leave it out",
                             where, ab_metric_name(g.metric));
     /* Absent, a conversion guardrail watches the experiment's own phase. */
-    if (s && ab_phase_parse(s, strlen(s), &g.phase))
-        return ab_error_set(err, 400,
-                            "%s.phase: unknown phase \"%.*s\" (awareness, consideration, "
-                            "decision, retention, advocacy, or an alias)",
-                            where, ab_jin_quote_len(s, 64), s);
+    if (s && ab_phase_parse(s, strlen(s), &g.phase)) {
+        char text[sizeof err->text];
+        return ab_error_set(err, 400, "%s",
+                            ab_phase_unknown(text, sizeof text, where, s, strlen(s)));
+    }
     /* Unused for revenue and NPS; one fixed value keeps equal configs equal. */
     if (g.metric != AB_METRIC_CONVERSION) g.phase = AB_PHASE_DECISION;
 
@@ -491,11 +495,11 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
     if (!cfg->description) return oom(err);
 
     if (read_word(body, "phase", &s, err)) return -1;
-    if (s && ab_phase_parse(s, strlen(s), &cfg->phase))
-        return ab_error_set(err, 400,
-                            "phase: unknown phase \"%.*s\" (awareness, consideration, "
-                            "decision, retention, advocacy, or an alias)",
-                            ab_jin_quote_len(s, 64), s);
+    if (s && ab_phase_parse(s, strlen(s), &cfg->phase)) {
+        char text[sizeof err->text];
+        return ab_error_set(err, 400, "%s",
+                            ab_phase_unknown(text, sizeof text, NULL, s, strlen(s)));
+    }
 
     if (read_word(body, "metric", &s, err)) return -1;
     if (s && (lower_copy(s, low, sizeof low) || ab_metric_parse(low, &cfg->metric)))
@@ -864,6 +868,28 @@ int ab_experiment_take_restart(json_t *body, int *restart, ab_error *err)
     *restart = json_is_true(v);
     if (json_object_del(body, "restart_monitoring"))
         return ab_error_set(err, 500, "internal error: cannot take restart_monitoring");
+    return 0;
+}
+
+int ab_experiment_take_readonly(json_t *body, int *stopped, ab_error *err)
+{
+    const json_t *st = json_object_get(body, "status");
+    const char *v = json_string_value(st);
+
+    *stopped = -1;
+    if (st && !json_is_null(st)) {
+        if (v && !strcmp(v, "running")) *stopped = 0;
+        else if (v && !strcmp(v, "stopped")) *stopped = 1;
+        else
+            return ab_error_set(err, 400,
+                                "status: read-only, \"running\" or \"stopped\" as GET shows "
+                                "it (POST .../stop and .../start change it)");
+    }
+    /* The times and counts move on between a GET and the PUT (events keep
+     * arriving): comparing them would make the round trip fail at random. */
+    for (size_t i = 0; readonly_keys[i]; i++)
+        if (json_object_get(body, readonly_keys[i]) && json_object_del(body, readonly_keys[i]))
+            return ab_error_set(err, 500, "internal error: cannot take %s", readonly_keys[i]);
     return 0;
 }
 

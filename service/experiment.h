@@ -102,6 +102,15 @@ json_t *ab_experiment_change_entry(const ab_experiment_config *old,
  * absent. A value of another type is an error (400). */
 int ab_experiment_take_restart(json_t *body, int *restart, ab_error *err);
 
+/* Takes out of a PUT body the read-only fields that GET adds to the config
+ * (status, created_at, monitoring_since, changes, events, users), so that
+ * what GET answered can be PUT back. Their values are ignored but for
+ * status: *stopped is 1 for "stopped", 0 for "running", -1 when absent or
+ * null, for the caller to compare with the experiment's (a PUT never stops
+ * or starts one); another value is an error (400). "id" stays: the parser
+ * checks it against the path. */
+int ab_experiment_take_readonly(json_t *body, int *stopped, ab_error *err);
+
 /* Index of variant `name` (len bytes), or -1. */
 int ab_experiment_variant_index(const ab_experiment_config *cfg, const char *name,
                                 size_t len);

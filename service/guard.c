@@ -68,6 +68,10 @@ typedef struct guard_conn {
     size_t charged;                  /* bytes of the --max-pending-bytes budget */
     ab_refusal refusal;              /* code 0: not refused */
     int nodelay;                     /* TCP_NODELAY set on the socket */
+    int64_t head_ns;                 /* when the current request's head was complete */
+    uint64_t body_in;                /* its body bytes passed to evhttp */
+    int draining;                    /* its request came before the stop: awaited */
+    int grace;                       /* its head had begun before the stop: admitted */
 } guard_conn;
 
 static struct {
@@ -81,13 +85,20 @@ static struct {
     size_t table_mask;
     size_t counted;                  /* connections holding a slot */
     size_t pending;                  /* body bytes charged */
+    int stopping;                    /* ab_guard_stop: new heads get 503 */
+    size_t draining;                 /* connections with draining set */
 } G;
 
-static int64_t now_ms(void)
+static int64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t now_ms(void)
+{
+    return now_ns() / 1000000;
 }
 
 /* ---- bookkeeping ------------------------------------------------------- */
@@ -112,6 +123,14 @@ static void uncount(guard_conn *c)
     if (!c->counted) return;
     c->counted = 0;
     G.counted--;
+}
+
+/* The request of c has been answered, or never will be. */
+static void undrain(guard_conn *c)
+{
+    if (!c->draining) return;
+    c->draining = 0;
+    G.draining--;
 }
 
 static void release(guard_conn *c)
@@ -167,6 +186,7 @@ static void free_conn(void *arg)
     guard_conn *c = arg, **pp;
     if (!c) return;
     uncount(c);
+    undrain(c);
     release(c);
     if (G.table)
         for (pp = &G.table[slot(c->bev)]; *pp; pp = &(*pp)->hnext)
@@ -399,6 +419,12 @@ static int parse_head(guard_conn *c, char *text, size_t len, struct evbuffer *ds
         refusal_set(r, 400, NULL, NULL, "Transfer-Encoding in an HTTP/1.0 request");
         goto refused;
     }
+    if (G.stopping && !c->grace) {
+        /* Its head began after the stop signal: no new work. */
+        refusal_set(r, 503, NULL, NULL, "shutting down: the daemon is stopping and takes no "
+                                        "new requests");
+        goto refused;
+    }
     kind = chunked ? 2 : *length > 0 ? 1 : 0;
     if (kind && (cmd == EVHTTP_REQ_HEAD || cmd == EVHTTP_REQ_TRACE)) {
         /* evhttp reads no body for these and would parse it as the next
@@ -443,6 +469,7 @@ refused:
 static void pass_head(guard_conn *c, struct evbuffer *dst, uint64_t length, int has_body)
 {
     if (has_body) evbuffer_add_printf(c->fwd, "Content-Length: %llu\r\n", (unsigned long long)length);
+    c->body_in = has_body ? length : 0;
     evbuffer_add(c->fwd, "\r\n", 2);
     evbuffer_add_buffer(dst, c->fwd);
 }
@@ -510,7 +537,10 @@ static int step_head(guard_conn *c, struct evbuffer *src, struct evbuffer *dst)
                     return 0;
                 }
                 evbuffer_drain(c->fwd, evbuffer_get_length(c->fwd));
+                c->head_ns = now_ns();
+                c->body_in = 0;
                 kind = parse_head(c, text, n, dst, &length, &expect);
+                c->grace = 0;
                 free(text);
                 if (kind < 0) return 1;
                 if (kind == 2) {
@@ -798,6 +828,7 @@ static struct bufferevent *new_conn(struct event_base *base, void *arg)
     c->kick = event_new(base, -1, 0, on_kick, c);
     if (c->kick) event_priority_set(c->kick, event_base_get_npriorities(base) - 1);
     c->since_ms = now_ms();
+    c->head_ns = now_ns();
     c->prev = G.newest;
     if (G.newest) G.newest->next = c;
     else G.oldest = c;
@@ -835,11 +866,30 @@ fail:
     return NULL;
 }
 
+/* --log-level debug: the request line (without its query, which may
+ * carry ?token=), status, time from the complete head to the written
+ * reply, and body bytes. Never a header value, a body or a user. */
+static void log_request(guard_conn *c, struct evhttp_request *req)
+{
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *method = "?", *cl;
+    uint64_t out = 0;
+    for (size_t i = 0; i < sizeof method_cmds / sizeof *method_cmds; i++)
+        if (method_cmds[i] == cmd) method = method_names[i];
+    cl = evhttp_find_header(evhttp_request_get_output_headers(req), "Content-Length");
+    if (cl && cmd != EVHTTP_REQ_HEAD) out = strtoull(cl, NULL, 10);
+    ab_log_request(method, path && *path ? path : "-", evhttp_request_get_response_code(req),
+                   (double)(now_ns() - c->head_ns) * 1e-6, c->body_in, out);
+}
+
 /* The reply to a request has been written: pass on the next one. */
 static void request_done(struct evhttp_request *req, void *arg)
 {
     guard_conn *c = arg;
-    (void)req;
+    if (ab_log_enabled(AB_LOG_DEBUG)) log_request(c, req);
+    undrain(c);
     release(c);
     if (c->state == ST_CLOSING || c->doomed) return;
     if (c->state == ST_DISCARD) { /* the rest of the body is dropped first */
@@ -906,6 +956,51 @@ void ab_guard_stats(size_t *connections, size_t *pending_bytes)
 {
     if (connections) *connections = G.counted;
     if (pending_bytes) *pending_bytes = G.pending;
+}
+
+/* Whether the client had begun sending a request when the stop came:
+ * bytes read and not yet looked at, or waiting in the socket. */
+static int has_begun(guard_conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->under);
+    char b;
+    if (evbuffer_get_length(bufferevent_get_input(c->under))) return 1;
+    return fd >= 0 && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+size_t ab_guard_stop(void)
+{
+    G.stopping = 1;
+    for (guard_conn *c = G.oldest; c; c = c->next) {
+        if (c->doomed || c->draining || c->state == ST_CLOSING) continue;
+        if (c->state == ST_DISCARD && c->replied) continue;
+        if (c->state == ST_HEAD) {
+            if (!has_begun(c)) continue;
+            c->grace = 1;
+        }
+        c->draining = 1;
+        G.draining++;
+    }
+    return G.draining;
+}
+
+size_t ab_guard_in_flight(void)
+{
+    return G.draining;
+}
+
+size_t ab_guard_cut(void)
+{
+    size_t n = 0;
+    for (guard_conn *c = G.oldest; c; c = c->next) {
+        if (!c->draining || c->doomed) continue;
+        if (c->state != ST_HEAD && c->state != ST_BODY && c->state != ST_CHUNK_SIZE &&
+            c->state != ST_CHUNK_DATA && c->state != ST_CHUNK_END && c->state != ST_TRAILER)
+            continue;
+        doom(c);
+        n++;
+    }
+    return n;
 }
 
 void ab_guard_free(void)

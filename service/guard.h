@@ -22,7 +22,9 @@
  *   to a watermark, so TCP pushes back on the client;
  * - bodies in flight share one budget (--max-pending-bytes): 503;
  * - connections are counted here (--max-connections) and a request head
- *   must be complete within --header-timeout. */
+ *   must be complete within --header-timeout;
+ * - at a stop it tells the requests that had begun (awaited) from those
+ *   that begin later (503), which evhttp cannot. */
 #ifndef ABSTAT_GUARD_H
 #define ABSTAT_GUARD_H
 
@@ -72,6 +74,20 @@ int ab_guard_request(struct evhttp_request *req);
 
 /* Connections counted now, and body bytes in flight. */
 void ab_guard_stats(size_t *connections, size_t *pending_bytes);
+
+/* The stop (SIGTERM): every request that had begun to arrive — its head
+ * complete, or some of it read or waiting in the socket — is let through
+ * and awaited; every head that begins later is answered 503 "shutting
+ * down" with Connection: close, its body unread. Returns the requests
+ * awaited. */
+size_t ab_guard_stop(void);
+/* Awaited requests not yet answered (0: drained). */
+size_t ab_guard_in_flight(void);
+/* The drain deadline: closes, unanswered, the connections of awaited
+ * requests whose head or body is still incomplete (nothing of them was
+ * stored). Requests already complete are left to be answered. Returns how
+ * many were closed. */
+size_t ab_guard_cut(void);
 
 void ab_guard_free(void);
 

@@ -254,6 +254,25 @@ static void refuse_definition_change(struct evhttp_request *req, const json_t *e
     ab_http_json(req, 409, body);
 }
 
+/* A reader without the admin scope sees the webhook redacted (its query
+ * values "***"); that form PUT back, by an admin, means the webhook as it
+ * is, not a new one: the real URL is kept. -1 when out of memory. */
+static int keep_webhook(const ab_live *e, ab_experiment_config *cfg)
+{
+    char *red, *real;
+    if (!e->cfg.webhook || !cfg->webhook || !strcmp(e->cfg.webhook, cfg->webhook)) return 0;
+    if (!(red = ab_webhook_url_redacted(e->cfg.webhook))) return -1;
+    if (strcmp(red, cfg->webhook)) {
+        free(red);
+        return 0;
+    }
+    free(red);
+    if (!(real = strdup(e->cfg.webhook))) return -1;
+    free(cfg->webhook);
+    cfg->webhook = real;
+    return 0;
+}
+
 void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const char *id)
 {
     ab_error err = {0, ""};
@@ -263,7 +282,7 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
     const char *body = ab_http_body(req, &len);
     json_t *doc, *entry = NULL, *changes_new = NULL;
     ab_live *e;
-    int restart_asked, has_events, restart = 0;
+    int restart_asked, stopped_given, has_events, restart = 0;
     int64_t now = ab_now_ms();
     char what[300] = "";
 
@@ -276,6 +295,7 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
         return;
     }
     if (ab_experiment_take_restart(doc, &restart_asked, &err) ||
+        ab_experiment_take_readonly(doc, &stopped_given, &err) ||
         ab_experiment_parse(id, doc, &cfg, &err)) {
         json_decref(doc);
         ab_http_fail(req, &err);
@@ -285,6 +305,23 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
     /* Events queued before this request belong to the old configuration. */
     ab_ingest_flush(&d->ingest);
     e = ab_registry_get(&d->reg, id, strlen(id));
+    if (stopped_given >= 0 && stopped_given != (e ? e->stopped : 0)) {
+        ab_experiment_free(&cfg);
+        if (e)
+            ab_http_error(req, 409, "status: \"%s\" is %s; a PUT does not %s it (POST "
+                                    "/v1/experiments/%s/%s does), leave status out or as GET "
+                                    "shows it", id, e->stopped ? "stopped" : "running",
+                          e->stopped ? "start" : "stop", id, e->stopped ? "start" : "stop");
+        else
+            ab_http_error(req, 409, "status: a new experiment starts running; create it, then "
+                                    "POST /v1/experiments/%s/stop", id);
+        return;
+    }
+    if (e && keep_webhook(e, &cfg)) {
+        ab_experiment_free(&cfg);
+        ab_http_error(req, 500, "out of memory");
+        return;
+    }
     has_events = e && e->state.events + e->pending > 0;
     if (has_events && !ab_experiment_same_structure(&e->cfg, &cfg)) {
         ab_experiment_free(&cfg);

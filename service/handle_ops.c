@@ -8,6 +8,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "version.h"
 
 void ab_handle_healthz(ab_daemon *d, struct evhttp_request *req)
 {
@@ -62,6 +63,16 @@ static int render_memory(const ab_daemon *d, struct evbuffer *buf)
         ab_log_suppressed_total()) < 0 ? -1 : 0;
 }
 
+/* The release serving (a constant 1, labelled: the Prometheus idiom for
+ * telling which version runs where). */
+static int render_build_info(struct evbuffer *buf)
+{
+    return evbuffer_add_printf(buf,
+        "# HELP abstat_build_info The abstatd release running (always 1).\n"
+        "# TYPE abstat_build_info gauge\n"
+        "abstat_build_info{version=\"%s\"} 1\n", AB_VERSION) < 0 ? -1 : 0;
+}
+
 void ab_handle_metrics(ab_daemon *d, struct evhttp_request *req)
 {
     struct evbuffer *buf = evbuffer_new();
@@ -75,13 +86,22 @@ void ab_handle_metrics(ab_daemon *d, struct evhttp_request *req)
     /* Count this scrape before rendering so the text includes it. */
     ab_metrics_request(&d->metrics, AB_ROUTE_METRICS, 200);
     if (!buf || ab_metrics_render(&d->metrics, users, experiments, buf) ||
-        render_memory(d, buf)) {
+        render_memory(d, buf) || render_build_info(buf)) {
         if (buf) evbuffer_free(buf);
         ab_http_error(req, 500, "out of memory rendering metrics");
         return;
     }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
+    /* HEAD: the length of the text without it. evhttp would send the body
+     * after the headers, and a keep-alive client would read it as the
+     * next answer (as http.c's replies, which this one bypasses). */
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        char len[24];
+        snprintf(len, sizeof len, "%zu", evbuffer_get_length(buf));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+        evbuffer_drain(buf, evbuffer_get_length(buf));
+    }
     evhttp_send_reply(req, 200, "OK", buf);
     evbuffer_free(buf);
 }

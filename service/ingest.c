@@ -237,7 +237,9 @@ static size_t apply_some(ab_ingest *in, ab_pending *p, size_t budget)
         }
     }
     p->applied = end;
-    if (end == n)
+    if (end == n && p->reply)
+        ab_http_printf(p->req, 200, "%s", p->reply);
+    else if (end == n)
         /* The hot path's answer: printed directly, no JSON tree. */
         ab_http_printf(p->req, 202, "{\"accepted\":%zu,\"duplicates\":%.0f}", n, p->duplicates);
     return end - start;

@@ -32,6 +32,8 @@ typedef struct ab_pending {
     ab_reservation *res;      /* in arena: one per run of an experiment */
     size_t nres;
     size_t mem;               /* bytes counted in flight for it */
+    const char *reply;        /* NULL: answered 202 {"accepted", "duplicates"}; else
+                               * 200 with this JSON (arena-owned; GET .../assign?expose=1) */
     struct ab_pending *next;
 } ab_pending;
 

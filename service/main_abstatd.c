@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "abstat/stats.h"
 #include "daemon.h"
+#include "guard.h"
 #include "http.h"
 #include "jsonin.h"
 #include "log.h"
@@ -251,7 +253,81 @@ static int replay(ab_daemon *d)
     return 0;
 }
 
-/* ---- Start and stop -------------------------------------------------- */
+/* ---- Start, reload and stop ------------------------------------------ */
+
+/* libevent's own warnings go into the same log, in the same format. */
+static void libevent_log(int severity, const char *msg)
+{
+    ab_log_level level = severity == EVENT_LOG_DEBUG ? AB_LOG_DEBUG
+                         : severity == EVENT_LOG_MSG ? AB_LOG_INFO
+                         : severity == EVENT_LOG_WARN ? AB_LOG_WARN : AB_LOG_ERROR;
+    ab_log_ratelimited(level, "libevent: %s", msg);
+}
+
+/* SIGHUP (on the loop): the log file first, so that what the reload says
+ * lands in the new one; then the tokens, all or nothing. */
+static void reload(void *arg)
+{
+    ab_daemon *d = arg;
+    ab_error err = {0, ""};
+    if (d->opt.log_file) {
+        if (ab_log_open_file(d->opt.log_file))
+            ab_logerr("SIGHUP: cannot reopen --log-file %s (%s): logging on where it went before",
+                      d->opt.log_file, strerror(errno));
+        else
+            ab_info("SIGHUP: log file %s reopened", d->opt.log_file);
+    }
+    if (!d->opt.tokens_file) return;
+    if (ab_auth_reload(&d->auth, d->opt.tokens_file, &err))
+        ab_logerr("SIGHUP: tokens not reloaded, the %zu loaded before stay in force: %s",
+                  d->auth.n, err.text);
+    else
+        ab_info("SIGHUP: loaded %zu tokens from %s", d->auth.n, d->opt.tokens_file);
+}
+
+static int drained(void *arg)
+{
+    (void)arg;
+    return ab_guard_in_flight() == 0;
+}
+
+/* Time the last answers get to reach their clients, and requests that
+ * were complete at the drain deadline to be served. */
+#define FINAL_DRAIN_SECONDS 2.0
+
+/* SIGTERM or SIGINT. The listener closes at once; every request that had
+ * begun to arrive is served (guard.c answers later ones 503); bodies still
+ * arriving get --drain-timeout to complete, then their connections close
+ * unanswered, nothing of them stored. Whatever was accepted is committed
+ * before the exit. */
+static void stop(ab_daemon *d, ab_server *srv)
+{
+    int sig = srv->signalled;
+    size_t waiting;
+
+    ab_server_close_listener(srv);
+    d->shutting_down = 1;
+    waiting = ab_guard_stop();
+    ab_info("signal %d (%s): stopping; no new connections; answering %zu requests in flight "
+            "(bodies still arriving get %d s, --drain-timeout)", sig, strsignal(sig), waiting,
+            d->opt.drain_timeout);
+    if (!ab_server_drain(srv, d->opt.drain_timeout, drained, d)) {
+        size_t cut;
+        if (srv->signalled)
+            ab_warn("signal %d again: not waiting for request bodies any longer",
+                    srv->signalled);
+        if ((cut = ab_guard_cut()))
+            ab_warn("%zu requests had not finished sending their body: closed unanswered, "
+                    "nothing of them stored", cut);
+    }
+    ab_parse_pool_drain(&d->parse_pool); /* large bodies still being parsed */
+    ab_ingest_flush(&d->ingest);
+    ab_server_drain(srv, FINAL_DRAIN_SECONDS, drained, d);
+    if (ab_guard_in_flight())
+        ab_warn("%zu answers could not be delivered before the exit", ab_guard_in_flight());
+    ab_parse_pool_drain(&d->parse_pool);
+    ab_ingest_flush(&d->ingest); /* anything that arrived while draining */
+}
 
 static int is_loopback(const char *host)
 {
@@ -296,6 +372,15 @@ int main(int argc, char **argv)
 
     if ((rc = ab_options_parse(argc, argv, &d->opt)) != 0) return rc > 0 ? 0 : 2;
     ab_log_set_level(d->opt.log_level);
+    ab_log_set_format(d->opt.log_format);
+    if (d->opt.log_file && ab_log_open_file(d->opt.log_file)) {
+        fprintf(stderr, "abstatd: --log-file %s: %s\n", d->opt.log_file, strerror(errno));
+        return 2;
+    }
+    event_set_log_callback(libevent_log);
+    /* Until the loop handles it: a logrotate during a long replay must not
+     * kill the daemon (SIGHUP's default action). */
+    signal(SIGHUP, SIG_IGN);
     ab_stats_init();
     seed_hash();
     ab_registry_init(&d->reg);
@@ -375,8 +460,14 @@ int main(int argc, char **argv)
             goto fail;
     }
     d->http = srv.http;
-    fprintf(stderr, "abstatd listening on %s:%d\n", d->opt.host, srv.port);
-    fflush(stderr);
+    ab_server_set_reload(&srv, reload, d);
+    /* Scripts look for this line; in JSON it is a log line like the rest. */
+    if (d->opt.log_format == AB_LOG_JSON) {
+        ab_info("abstatd listening on %s:%d", d->opt.host, srv.port);
+    } else {
+        fprintf(stderr, "abstatd listening on %s:%d\n", d->opt.host, srv.port);
+        fflush(stderr);
+    }
     if (d->opt.port_file && write_port_file(d->opt.port_file, srv.port)) {
         ab_error_set(&err, 500, "cannot write %s: %s", d->opt.port_file, strerror(errno));
         goto fail;
@@ -391,12 +482,7 @@ int main(int argc, char **argv)
     ab_webhooks_replay(&d->monitor.webhooks);
     if (stall_start(d)) ab_warn("cannot start the loop-stall timer");
     if (ab_server_run(&srv)) ab_logerr("event loop failed");
-    ab_info("signal %d: stopping; answering in-flight requests", srv.signalled);
-    d->shutting_down = 1;
-    ab_parse_pool_drain(&d->parse_pool); /* large bodies still being parsed */
-    ab_ingest_flush(&d->ingest);
-    ab_server_drain(&srv, 0.25);
-    ab_ingest_flush(&d->ingest); /* anything that arrived while draining */
+    stop(d, &srv);
     ab_monitor_save_all(&d->monitor);
     status = 0;
     ab_info("stopped cleanly");

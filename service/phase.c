@@ -1,6 +1,7 @@
 /* phase.c — journey phase names and aliases (SPEC section 2). */
 #include "phase.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const canonical[AB_PHASE_COUNT] = {
@@ -64,4 +65,26 @@ int ab_phase_parse(const char *s, size_t len, ab_phase *out)
         }
     }
     return -1;
+}
+
+const char *ab_phase_unknown(char *buf, size_t size, const char *where, const char *s,
+                             size_t len)
+{
+    size_t n = s ? len : 0;
+    const char *cut = "";
+
+    if (!buf || size == 0) return buf;
+    if (n > AB_PHASE_QUOTE_MAX) {
+        /* A cut inside a character would make the text invalid UTF-8,
+         * which jansson refuses to encode (the client would get a 500). */
+        n = AB_PHASE_QUOTE_MAX;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
+        cut = "...";
+    }
+    snprintf(buf, size,
+             "%s%sphase \"%.*s%s\" is not a journey phase: use awareness, consideration, "
+             "decision, retention or advocacy (or an alias: see README, Journey phases)",
+             where && *where ? where : "", where && *where ? ": " : "", (int)n, n ? s : "",
+             cut);
+    return buf;
 }

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "cors.h"
 #include "experiment.h"
 #include "guard.h"
 #include "handlers.h"
@@ -80,11 +81,14 @@ static void not_allowed(struct evhttp_request *req, const char *allow)
     ab_http_error(req, 405, "method not allowed here; allowed: %s", allow);
 }
 
-/* The scope a request needs (SPEC section 9); 0 when it is open. */
+/* The scope a request needs (SPEC section 9); 0 when it is open. Both
+ * bits for assignment mean either of them (check_token): pages hold
+ * ingest-only tokens, servers read tokens. */
 static unsigned scope_needed(ab_route route, enum evhttp_cmd_type cmd)
 {
     switch (route) {
     case AB_ROUTE_EVENTS: return AB_SCOPE_INGEST;
+    case AB_ROUTE_ASSIGN: return AB_SCOPE_INGEST | AB_SCOPE_READ;
     case AB_ROUTE_EXPERIMENT:
         return cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD ? AB_SCOPE_READ : AB_SCOPE_ADMIN;
     case AB_ROUTE_STOP:
@@ -142,14 +146,19 @@ static void refusal(ab_refusal *r, int code, const char *hname, const char *hval
 /* The token check of a request from its headers and target alone (so that
  * guard.c can make it before a body is read): 0 with *held the scopes it
  * holds (all of them on a daemon without tokens, none on an open route),
- * or -1 with *r the answer. ?token= is taken on POST /v1/events only, and
- * then only for its ingest scope: a token in a URL ends up in browser
- * histories and proxy logs, so a read or admin token there must not work. */
+ * or -1 with *r the answer. ?token= is taken on POST /v1/events and GET
+ * .../assign only (pages: sendBeacon cannot set headers, and a GET with
+ * Authorization costs a preflight), and then only for its ingest scope: a
+ * token in a URL ends up in browser histories and proxy logs, so a read or
+ * admin token there must not work. */
 static int check_token(ab_daemon *d, const struct evkeyvalq *headers, const struct evhttp_uri *uri,
                        ab_route route, enum evhttp_cmd_type cmd, unsigned *held, ab_refusal *r)
 {
     unsigned need = scope_needed(route, cmd);
-    int beacon = route == AB_ROUTE_EVENTS && cmd == EVHTTP_REQ_POST, in_query = 0;
+    int either = route == AB_ROUTE_ASSIGN; /* ingest or read will do */
+    int beacon = (route == AB_ROUTE_EVENTS && cmd == EVHTTP_REQ_POST) ||
+                 (either && (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD));
+    int in_query = 0;
     char qbuf[1100];
     size_t len = 0;
     const char *tok;
@@ -160,12 +169,12 @@ static int check_token(ab_daemon *d, const struct evkeyvalq *headers, const stru
         tok = query_token(uri, qbuf, sizeof qbuf, &len, &in_query);
         if (in_query && !beacon) {
             refusal(r, 401, "WWW-Authenticate", "Bearer realm=\"abstat\"",
-                    "?token= is accepted only on POST /v1/events; send Authorization: "
-                    "Bearer TOKEN");
+                    "?token= is accepted only on POST /v1/events and GET "
+                    "/v1/experiments/{id}/assign; send Authorization: Bearer TOKEN");
             return -1;
         }
     }
-    switch (ab_auth_check(&d->auth, tok, len, need, held)) {
+    switch (ab_auth_check(&d->auth, tok, len, either ? AB_SCOPE_INGEST : need, held)) {
     case AB_AUTH_OK:
         if (in_query) *held &= AB_SCOPE_INGEST;
         return 0;
@@ -179,8 +188,12 @@ static int check_token(ab_daemon *d, const struct evkeyvalq *headers, const stru
                 "invalid token");
         return -1;
     case AB_AUTH_FORBIDDEN:
+        if (either && !in_query && (*held & AB_SCOPE_READ)) return 0;
         refusal(r, 403, NULL, NULL,
-                need == AB_SCOPE_INGEST ? "this token may not ingest events"
+                either && in_query ? "?token= counts only for the ingest scope: send a read "
+                                     "token as Authorization: Bearer TOKEN"
+                : either ? "this token may not ask for assignments (ingest or read scope needed)"
+                : need == AB_SCOPE_INGEST ? "this token may not ingest events"
                 : need == AB_SCOPE_ADMIN ? "this token may not change experiments (admin scope needed)"
                                          : "this token may not read results");
         return -1;
@@ -203,6 +216,36 @@ static int authorize(ab_daemon *d, struct evhttp_request *req, ab_route route,
     return -1;
 }
 
+/* The routes browsers call, where --cors-origin applies. */
+static int cors_route(ab_route route)
+{
+    return route == AB_ROUTE_EVENTS || route == AB_ROUTE_ASSIGN;
+}
+
+/* 0 when a request with this Origin header may go on: none (servers, curl:
+ * no page can send without one), or one --cors-origin allows. Otherwise -1
+ * with *r the 403. A beacon or a simple POST gets no preflight, so refusing
+ * here, before anything is stored, is what keeps unlisted pages out; the
+ * browser's own CORS check would only hide the answer from them. */
+static int origin_admitted(const ab_daemon *d, const char *origin, ab_refusal *r)
+{
+    char shown[101], text[256];
+    size_t i;
+    if (!origin || ab_cors_allows(d->opt.cors_origin, origin, strlen(origin))) return 0;
+    /* Origin is ASCII when a browser sends it; anything else is shown as
+     * '?' so that the error stays valid JSON text. */
+    for (i = 0; origin[i] && i + 1 < sizeof shown; i++)
+        shown[i] = origin[i] >= 0x20 && origin[i] < 0x7f && origin[i] != '"' ? origin[i] : '?';
+    shown[i] = '\0';
+    if (d->opt.cors_origin)
+        snprintf(text, sizeof text, "origin \"%s\" is not allowed (--cors-origin)", shown);
+    else
+        snprintf(text, sizeof text, "origin \"%s\" is not allowed (--cors-origin): this daemon "
+                 "lists no origins, so it takes no requests from web pages", shown);
+    refusal(r, 403, NULL, NULL, text);
+    return -1;
+}
+
 int ab_route_admit(void *arg, const ab_guard_head *h, ab_refusal *r)
 {
     ab_daemon *d = arg;
@@ -214,46 +257,56 @@ int ab_route_admit(void *arg, const ab_guard_head *h, ab_refusal *r)
         refusal(r, 404, NULL, NULL, "no such resource");
         return -1;
     }
-    if (m.route == AB_ROUTE_EVENTS && h->cmd == EVHTTP_REQ_OPTIONS) return 0; /* CORS preflight */
+    if (cors_route(m.route)) {
+        if (h->cmd == EVHTTP_REQ_OPTIONS) return 0; /* CORS preflight */
+        if (origin_admitted(d, evhttp_find_header(h->headers, "Origin"), r)) return -1;
+    }
     return check_token(d, h->headers, h->uri, m.route, h->cmd, &held, r);
 }
 
-/* The request's Origin when --cors-origin allows it ("*" allows any). */
-static const char *allowed_origin(const ab_daemon *d, struct evhttp_request *req)
+/* CORS on the routes browsers call: the response headers for a listed
+ * origin, the preflight's answer, and the 403 for an unlisted one. 0 when
+ * the request goes on; -1 when it has been answered. */
+static int cors(ab_daemon *d, struct evhttp_request *req, ab_route route, enum evhttp_cmd_type cmd)
 {
-    const char *origin = evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
-    const char *list = d->opt.cors_origin, *p;
-    size_t olen;
-    if (!list || !origin) return NULL;
-    if (!strcmp(list, "*")) return "*";
-    olen = strlen(origin);
-    for (p = list; *p;) {
-        size_t n = strcspn(p, ",");
-        if (n == olen && !strncmp(p, origin, n)) return origin;
-        p += n;
-        if (*p == ',') p++;
-    }
-    return NULL;
-}
-
-/* CORS for /v1/events: response headers, and the preflight answer. */
-static int cors(ab_daemon *d, struct evhttp_request *req, enum evhttp_cmd_type cmd)
-{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    const char *origin = allowed_origin(d, req);
-    if (origin) {
+    const char *origin = evhttp_find_header(in, "Origin");
+    const char *methods = route == AB_ROUTE_EVENTS ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
+    const char *pna = evhttp_find_header(in, "Access-Control-Request-Private-Network");
+    int allowed = origin && ab_cors_allows(d->opt.cors_origin, origin, strlen(origin));
+    ab_refusal r;
+
+    /* The headers depend on Origin: caches must keep the answers apart. */
+    if (d->opt.cors_origin) evhttp_add_header(out, "Vary", "Origin");
+    if (allowed) {
+        /* The origin itself even under "*": browsers refuse "*" for
+         * credentialed requests, and sendBeacon always is one (a JSON Blob
+         * is preflighted with credentials), as is fetch with credentials:
+         * 'include'. abstat reads no cookies: the token authorises. */
         evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
-        if (strcmp(origin, "*")) evhttp_add_header(out, "Vary", "Origin");
+        evhttp_add_header(out, "Access-Control-Allow-Credentials", "true");
     }
-    if (cmd != EVHTTP_REQ_OPTIONS) return 0;
-    evhttp_add_header(out, "Allow", "POST, OPTIONS");
-    if (origin) {
-        evhttp_add_header(out, "Access-Control-Allow-Methods", "POST, OPTIONS");
-        evhttp_add_header(out, "Access-Control-Allow-Headers", "Content-Type, Authorization");
-        evhttp_add_header(out, "Access-Control-Max-Age", "86400");
+    if (cmd == EVHTTP_REQ_OPTIONS) {
+        /* An unlisted origin's preflight gets no CORS headers: the browser
+         * then sends nothing. */
+        evhttp_add_header(out, "Allow", methods);
+        if (allowed) {
+            evhttp_add_header(out, "Access-Control-Allow-Methods", methods);
+            evhttp_add_header(out, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+            evhttp_add_header(out, "Access-Control-Max-Age", "86400");
+            /* A listed public page may reach a daemon on a private address. */
+            if (pna && !strcasecmp(pna, "true"))
+                evhttp_add_header(out, "Access-Control-Allow-Private-Network", "true");
+        }
+        ab_http_empty(req, 204);
+        return -1;
     }
-    ab_http_empty(req, 204);
-    return -1;
+    if (origin_admitted(d, origin, &r)) {
+        ab_http_error(req, r.code, "%s", r.text);
+        return -1;
+    }
+    return 0;
 }
 
 /* Bodies we cannot decode are refused rather than parsed as garbage. */
@@ -286,11 +339,11 @@ void ab_route_request(struct evhttp_request *req, void *arg)
         ab_http_error(req, 404, "no such resource");
         return;
     }
-    if (d->shutting_down) {
-        ab_http_error(req, 503, "shutting down");
-        return;
-    }
-    if (m.route == AB_ROUTE_EVENTS && cors(d, req, cmd)) return;
+    /* Stopping: this request began before the signal (guard.c answers
+     * later ones 503), so it is served; its connection closes after. */
+    if (d->shutting_down)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    if (cors_route(m.route) && cors(d, req, m.route, cmd)) return;
     if (authorize(d, req, m.route, cmd, &held)) return;
     if (!encoding_ok(req)) return;
     /* HEAD is answered as GET without the body (http.c keeps its

@@ -1,4 +1,5 @@
-/* server.c — libevent base, evhttp listener and signal handling. */
+/* server.c — libevent base, evhttp listener, signal handling and the
+ * drain at a stop. */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -26,6 +28,22 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
      * it still only breaks the loop: main logs and shuts down. */
     s->signalled = (int)sig;
     event_base_loopbreak(s->base);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    ab_server *s = arg;
+    (void)sig;
+    (void)what;
+    /* Runs on the loop between callbacks (libevent's signal events), so
+     * the reload may touch everything the loop owns. */
+    if (s->reload) s->reload(s->reload_arg);
+}
+
+void ab_server_set_reload(ab_server *s, void (*reload)(void *arg), void *arg)
+{
+    s->reload = reload;
+    s->reload_arg = arg;
 }
 
 int ab_server_init(ab_server *s, ab_error *err)
@@ -139,8 +157,9 @@ int ab_server_listen(ab_server *s, const char *host, int port, const ab_server_l
                                        : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
-    if (!s->sigterm || !s->sigint || evsignal_add(s->sigterm, NULL) ||
-        evsignal_add(s->sigint, NULL))
+    s->sighup = evsignal_new(s->base, SIGHUP, on_hup, s);
+    if (!s->sigterm || !s->sigint || !s->sighup || evsignal_add(s->sigterm, NULL) ||
+        evsignal_add(s->sigint, NULL) || evsignal_add(s->sighup, NULL))
         return ab_error_set(err, 500, "cannot install signal handlers");
     return 0;
 }
@@ -150,17 +169,61 @@ int ab_server_run(ab_server *s)
     return event_base_dispatch(s->base) < 0 ? -1 : 0;
 }
 
-void ab_server_drain(ab_server *s, double seconds)
+/* Passes of the loop that do not wait, to accept the backlog: one pass
+ * runs the callbacks of one priority only, and the listener's is not the
+ * highest. */
+#define ACCEPT_PASSES 3
+
+void ab_server_close_listener(ab_server *s)
 {
-    struct timeval tv;
-    if (s->sock) {
-        evhttp_del_accept_socket(s->http, s->sock);
-        s->sock = NULL;
+    if (!s->sock) return;
+    for (int i = 0; i < ACCEPT_PASSES; i++) event_base_loop(s->base, EVLOOP_NONBLOCK);
+    if (s->resume) evtimer_del(s->resume);
+    evhttp_del_accept_socket(s->http, s->sock);
+    s->sock = NULL;
+    listening_server = NULL;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Every 10 ms of a drain: stop when the condition holds or time is up.
+ * (A timer of our own rather than event_base_loopexit, whose timer would
+ * outlive a drain that ends early and cut the next one short.) */
+static void drain_check(evutil_socket_t fd, short what, void *arg)
+{
+    ab_server *s = arg;
+    (void)fd;
+    (void)what;
+    if (s->drained(s->drained_arg)) {
+        s->drain_done = 1;
+        event_base_loopbreak(s->base);
+    } else if (mono_s() >= s->drain_until) {
+        event_base_loopbreak(s->base);
     }
-    tv.tv_sec = (long)seconds;
-    tv.tv_usec = (long)((seconds - (double)tv.tv_sec) * 1e6);
-    event_base_loopexit(s->base, &tv);
+}
+
+int ab_server_drain(ab_server *s, double seconds, int (*drained)(void *arg), void *arg)
+{
+    struct timeval period = {0, 10000};
+    if (drained(arg)) return 1;
+    if (seconds <= 0) return 0;
+    if (!s->drain_check && !(s->drain_check = event_new(s->base, -1, EV_PERSIST, drain_check, s)))
+        return 0;
+    s->drained = drained;
+    s->drained_arg = arg;
+    s->drain_until = mono_s() + seconds;
+    s->drain_done = 0;
+    s->signalled = 0;
+    if (event_add(s->drain_check, &period) != 0) return 0;
+    /* A signal breaks this loop as it broke the main one. */
     event_base_dispatch(s->base);
+    event_del(s->drain_check);
+    return s->drain_done || drained(arg);
 }
 
 void ab_server_free(ab_server *s)
@@ -169,6 +232,8 @@ void ab_server_free(ab_server *s)
     if (s->resume) event_free(s->resume);
     if (s->sigterm) event_free(s->sigterm);
     if (s->sigint) event_free(s->sigint);
+    if (s->sighup) event_free(s->sighup);
+    if (s->drain_check) event_free(s->drain_check);
     if (s->http) evhttp_free(s->http);
     if (s->base) event_base_free(s->base);
     ab_guard_free();

@@ -1,6 +1,7 @@
 /* server.h — the event loop and the HTTP listener. It knows nothing about
  * experiments: requests go to one callback; SIGTERM/SIGINT only break the
- * loop. */
+ * loop; SIGHUP calls the reload callback (on the loop, as libevent runs
+ * signal events: never inside a signal handler). */
 #ifndef ABSTAT_SERVER_H
 #define ABSTAT_SERVER_H
 
@@ -28,10 +29,18 @@ typedef struct {
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *sock;
-    struct event *sigterm, *sigint;
+    struct event *sigterm, *sigint, *sighup;
     struct event *resume;     /* re-enables accepting after running out of fds */
+    struct event *drain_check; /* ab_server_drain's poll of its condition */
     int port;
     int signalled; /* which signal broke the loop, 0 if none */
+    void (*reload)(void *arg); /* SIGHUP; may be NULL */
+    void *reload_arg;
+    /* ab_server_drain's state */
+    int (*drained)(void *arg);
+    void *drained_arg;
+    double drain_until;       /* monotonic seconds */
+    int drain_done;
 } ab_server;
 
 /* Creates the event base (precise timers: libevent's default clock ticks
@@ -47,12 +56,24 @@ int ab_server_init(ab_server *s, ab_error *err);
 int ab_server_listen(ab_server *s, const char *host, int port, const ab_server_limits *lim,
                      void (*cb)(struct evhttp_request *, void *), void *arg, ab_error *err);
 
+/* What SIGHUP does: reload(arg), run on the loop. Set before
+ * ab_server_run. */
+void ab_server_set_reload(ab_server *s, void (*reload)(void *arg), void *arg);
+
 /* Runs until SIGTERM or SIGINT (or an error). */
 int ab_server_run(ab_server *s);
 
-/* Stops accepting and runs the loop up to `seconds` more so that replies
- * already queued reach their clients. */
-void ab_server_drain(ab_server *s, double seconds);
+/* Closes the listening socket: new connections are refused by the
+ * kernel. Connections that had completed their handshake before (in the
+ * kernel's backlog) are accepted first, by a pass of the loop that does
+ * not wait, so that what they sent before the signal is looked at like
+ * every other request. */
+void ab_server_close_listener(ab_server *s);
+
+/* Runs the loop until drained(arg) is true (checked every 10 ms), for at
+ * most `seconds`, or until another SIGTERM/SIGINT. 1 when drained, 0 when
+ * the time ran out or a signal cut it short. */
+int ab_server_drain(ab_server *s, double seconds, int (*drained)(void *arg), void *arg);
 
 void ab_server_free(ab_server *s);
 

@@ -13,14 +13,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "tls.h"
 
 
 /* Seconds before retry n (1-based); the last repeats: at least once means
@@ -219,23 +216,6 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
     want_attempt(arg);
 }
 
-static void ssl_reason(ab_webhook *h)
-{
-    unsigned long e;
-    long v;
-    if (!h->ssl) return;
-    if ((v = SSL_get_verify_result(h->ssl)) != X509_V_OK) {
-        snprintf(h->why, sizeof h->why, "TLS certificate not accepted: %s",
-                 X509_verify_cert_error_string(v));
-        return;
-    }
-    if (h->bev && (e = bufferevent_get_openssl_error(h->bev)) != 0) {
-        char msg[120];
-        ERR_error_string_n(e, msg, sizeof msg);
-        snprintf(h->why, sizeof h->why, "TLS: %s", msg);
-    }
-}
-
 /* The attempt is over (outside every callback of its connection). */
 static void finish(ab_webhook *h)
 {
@@ -245,7 +225,8 @@ static void finish(ab_webhook *h)
 
     evtimer_del(h->deadline);
     if (h->conn) {
-        if (!h->code) ssl_reason(h); /* the TLS reason beats "connection closed" */
+        /* The TLS reason beats "connection closed". */
+        if (!h->code) ab_tls_failure(h->ssl, h->bev, h->why, sizeof h->why);
         evbuffer_remove_cb(bufferevent_get_input(evhttp_connection_get_bufferevent(h->conn)),
                            input_cb, h);
         evhttp_connection_free(h->conn);
@@ -342,45 +323,21 @@ static void input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     }
 }
 
-static SSL_CTX *tls_context(ab_webhooks *w)
+/* Trusted certificates are loaded once (system store, see tls.h); err is
+ * set when that fails. */
+static SSL_CTX *tls_context(ab_webhooks *w, char *err, size_t errlen)
 {
-    SSL_CTX *ctx;
-    if (w->ssl_ctx) return w->ssl_ctx;
-    if (!(ctx = SSL_CTX_new(TLS_client_method()))) return NULL;
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    if (SSL_CTX_set_default_verify_paths(ctx) != 1)
-        ab_warn("webhooks: cannot load the system's trusted certificates: https:// "
-                "deliveries will fail");
-    w->ssl_ctx = ctx;
-    return ctx;
+    if (!w->ssl_ctx) w->ssl_ctx = ab_tls_client_ctx(NULL, err, errlen);
+    return w->ssl_ctx;
 }
 
 static struct bufferevent *tls_bufferevent(ab_webhook *h, const char *host)
 {
-    ab_webhooks *w = h->owner;
-    SSL_CTX *ctx = tls_context(w);
-    SSL *ssl;
-    struct bufferevent *bev;
-    unsigned char addr[16];
-    int literal = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
-    if (!ctx || !(ssl = SSL_new(ctx))) return NULL;
-    if (literal) {
-        /* An address is checked against the certificate's IP names. */
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
-    } else {
-        SSL_set_tlsext_host_name(ssl, host); /* SNI */
-        SSL_set1_host(ssl, host);
-        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    }
-    bev = bufferevent_openssl_socket_new(w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!bev) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    h->ssl = ssl;
+    char err[300];
+    SSL_CTX *ctx = tls_context(h->owner, err, sizeof err);
+    SSL *ssl = NULL;
+    struct bufferevent *bev = ctx ? ab_tls_bufferevent(h->owner->base, ctx, host, &ssl) : NULL;
+    if (bev) h->ssl = ssl;
     return bev;
 }
 
@@ -484,6 +441,7 @@ int ab_webhooks_init(ab_webhooks *w, struct event_base *base, struct ab_store *s
                      struct ab_metrics *metrics)
 {
     struct timeval second = {1, 0};
+    char err[300];
     memset(w, 0, sizeof *w);
     w->base = base;
     w->store = store;
@@ -504,7 +462,8 @@ int ab_webhooks_init(ab_webhooks *w, struct event_base *base, struct ab_store *s
     /* OpenSSL's set-up and the system's trusted certificates take tens of
      * milliseconds: paid here, at start, not by the first https delivery
      * on the running loop. */
-    if (!tls_context(w)) ab_warn("webhooks: cannot set up TLS: https:// deliveries will fail");
+    if (!tls_context(w, err, sizeof err))
+        ab_warn("webhooks: %s: https:// deliveries will fail", err);
     w->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, w);
     if (!w->sweep || event_add(w->sweep, &second)) return -1;
     return 0;

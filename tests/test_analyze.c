@@ -142,7 +142,7 @@ static void test_bad_bodies(void)
     snprintf(buf, sizeof buf, "{\"weights\":[1,-1],\"variants\":[{\"name\":\"a\",\"users\":5},%s]}", two);
     bad(buf, "weights[1]");
     snprintf(buf, sizeof buf, "{\"variants\":[{\"name\":\"a\",\"users\":5,\"phases\":{\"x\":1}},%s]}", two);
-    bad(buf, "unknown journey phase");
+    bad(buf, "is not a journey phase: use awareness");
     bad("{\"variants\":[{\"name\":\"a\",\"users\":5},{\"name\":\"a\",\"users\":5}],\"variants\":[]}",
         "duplicate");
     bad("{\"alpha\":NaN,\"variants\":[]}", "invalid JSON");

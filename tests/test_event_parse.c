@@ -429,10 +429,10 @@ static const bad_case bad_cases[] = {
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"variant\":5}", "\"variant\""},
     {"{" E "\"user\":\"u\",\"type\":\"nps\",\"score\":5,\"variant\":true}", "\"variant\""},
     /* phase */
-    {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"phase\":\"purchasing\"}", "\"phase\""},
-    {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"phase\":\"\"}", "\"phase\""},
+    {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"phase\":\"purchasing\"}", "is not a journey phase"},
+    {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"phase\":\"\"}", "is not a journey phase"},
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"phase\":2}", "\"phase\""},
-    {"{" E "\"user\":\"u\",\"type\":\"exposure\",\"variant\":\"control\",\"phase\":\"decision \"}", "\"phase\""},
+    {"{" E "\"user\":\"u\",\"type\":\"exposure\",\"variant\":\"control\",\"phase\":\"decision \"}", "is not a journey phase"},
     /* value */
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"value\":\"59.90\"}", "\"value\""},
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"value\":true}", "\"value\""},

@@ -837,7 +837,7 @@ static void test_guardrails(void)
         {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"nps\", \"phase\": \"advocacy\"}]}",
          "guardrails[0].phase: only a conversion guardrail has a phase (nps"},
         {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"conversion\", \"phase\": \"nope\"}]}",
-         "guardrails[0].phase: unknown phase \"nope\" (awareness"},
+         "guardrails[0]: phase \"nope\" is not a journey phase: use awareness"},
         {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"conversion\", \"phase\": 3}]}",
          "guardrails[0].phase: must be a string"},
         {"{\"variants\": [\"a\", \"b\"], \"guardrails\": [{\"metric\": \"revenue\", \"margin\": 1}]}",
