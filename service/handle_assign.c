@@ -34,7 +34,8 @@ static char *decode(const char *s, size_t n, size_t *len)
 
 /* Reads user, expose and token (which routes.c checked) from the query;
  * anything else is refused so that a misspelt "expose" cannot silently
- * record nothing. 0, or -1 after answering. */
+ * record nothing. 0, or -1 after answering; either way the caller frees
+ * q->user. */
 static int parse_query(struct evhttp_request *req, assign_query *q)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -153,7 +154,7 @@ void ab_handle_assign(ab_daemon *d, struct evhttp_request *req, const char *id, 
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
         return;
     }
-    if (parse_query(req, &q)) return;
+    if (parse_query(req, &q)) goto done; /* q.user may hold the first user */
     if (!q.user) {
         ab_http_error(req, 400, "\"user\" is missing: GET /v1/experiments/%s/assign?user=USER", id);
         goto done;
