@@ -73,7 +73,8 @@ static void usage(FILE *fp)
     snprintf(b, sizeof b, "%d", AB_DEFAULT_PARSE_THREADS);
     flag(fp, "--parse-threads N", "threads parsing request bodies of 16 KiB and more\n"
          "(0 to 8; 0: on the event loop)", b);
-    flag(fp, "--cors-origin ORIGIN[,ORIGIN]", "origins allowed to post events from browsers",
+    flag(fp, "--cors-origin ORIGIN[,ORIGIN]", "origins whose pages may send events and ask for\n"
+         "assignments (scheme://host[:port], or *)",
          "none");
     flag(fp, "--log-level LEVEL", "debug, info, warn or error; debug adds one line per\n"
          "request (method, path without query, status, time, bytes)",
