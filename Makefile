@@ -15,7 +15,8 @@ CC ?= cc
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wformat=2 -Wundef
 OPT ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -pthread
+# Project headers are included by layer: "core/state.h", "http/guard.h".
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -Iservice -pthread
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build/san
@@ -40,22 +41,25 @@ override CFLAGS += $(PKG_CFLAGS)
 override LDLIBS += $(PKG_LIBS)
 
 STATS_SRC := $(wildcard stats/*.c)
-SERVICE_SRC := $(filter-out service/main_%.c,$(wildcard service/*.c))
-TEST_SRC := $(wildcard tests/test_*.c)
-TESTLIB_SRC := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
+# service/LAYER/*.c (README, Architecture); the two mains are the programs.
+MAINS := service/cli/main_abstat.c service/daemon/main_abstatd.c
+SERVICE_SRC := $(filter-out $(MAINS),$(wildcard service/*/*.c))
+# tests/unit/LAYER/ and tests/integration/ hold the tests, tests/lib/ what they share.
+TEST_SRC := $(wildcard tests/unit/*/test_*.c tests/integration/test_*.c)
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 
 STATS_OBJ := $(STATS_SRC:%.c=$(BUILD)/%.o)
 SERVICE_OBJ := $(SERVICE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
-# Files served from the binary (service/assets.h): embedded at build time.
+# Files served from the binary (service/base/assets.h): embedded at build time.
 ASSETS := $(sort $(wildcard service/assets/*))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
-TESTS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TESTS := $(TEST_SRC:%.c=$(BUILD)/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 LIBSTATS := $(BUILD)/libabstat_stats.a
 LIBSERVICE := $(BUILD)/libabstat_service.a
-PROGRAMS := $(BIN)/abstat $(if $(wildcard service/main_abstatd.c),$(BIN)/abstatd)
+PROGRAMS := $(BIN)/abstat $(BIN)/abstatd
 
 .PHONY: all test run bench reference clean fuzz valgrind soak
 # Keep objects of tests and benches: they are intermediate in the pattern chain.
@@ -71,7 +75,7 @@ $(BUILD)/gen/assets.c: $(ASSETS) scripts/embed.sh
 	sh scripts/embed.sh $(ASSETS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c build/config.mk
-	$(CC) $(CFLAGS) -Iservice -c $< -o $@
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBSTATS): $(STATS_OBJ)
 	@rm -f $@
@@ -81,12 +85,21 @@ $(LIBSERVICE): $(SERVICE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN)/%: $(BUILD)/service/main_%.o $(LIBSERVICE) $(LIBSTATS)
+$(BIN)/abstat: $(BUILD)/service/cli/main_abstat.o $(LIBSERVICE) $(LIBSTATS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/abstatd: $(BUILD)/service/daemon/main_abstatd.o $(LIBSERVICE) $(LIBSTATS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(LIBSERVICE) $(LIBSTATS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Tests include what they share as "test.h", "daemon.h".
+$(BUILD)/tests/%.o: tests/%.c build/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/lib -MMD -MP -c $< -o $@
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBSERVICE) $(LIBSTATS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -96,12 +109,12 @@ test: $(PROGRAMS) $(TESTS)
 	@sh scripts/test-deps.sh
 	@ABSTAT_BIN=$(abspath $(BIN)) sh tests/run.sh $(TESTS)
 
-# The long attacks of tests/test_attack.c: 16 pipelining connections for
+# The long attacks of tests/integration/test_attack.c: 16 pipelining connections for
 # SOAK_SECONDS (30), 1,000 slow clients, 50 parked uploads; prints peak RSS
 # and the well-behaved client's p99. CI: make soak SOAK_SECONDS=5.
 SOAK_SECONDS ?= 30
-soak: $(PROGRAMS) $(BUILD)/tests/test_attack
-	@ABSTAT_BIN=$(abspath $(BIN)) ABSTAT_SOAK=1 ABSTAT_SOAK_SECONDS=$(SOAK_SECONDS) $(BUILD)/tests/test_attack
+soak: $(PROGRAMS) $(BUILD)/tests/integration/test_attack
+	@ABSTAT_BIN=$(abspath $(BIN)) ABSTAT_SOAK=1 ABSTAT_SOAK_SECONDS=$(SOAK_SECONDS) $(BUILD)/tests/integration/test_attack
 
 run: $(PROGRAMS)
 	@mkdir -p data
@@ -120,7 +133,7 @@ DOCDIR ?= $(PREFIX)/share/doc/abstat
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALL ?= install
-# What install puts in place, for uninstall (and tests/test_install.c).
+# What install puts in place, for uninstall (and tests/integration/test_install.c).
 INSTALLED = $(BINDIR)/abstat $(SBINDIR)/abstatd $(MANDIR)/man1/abstat.1 \
             $(MANDIR)/man8/abstatd.8 $(UNITDIR)/abstatd.service $(SYSUSERSDIR)/abstat.conf \
             $(DOCDIR)/tokens.example $(DOCDIR)/LICENSE $(DOCDIR)/README.md
@@ -180,4 +193,4 @@ clean:
 	rm -rf build bin
 
 -include $(STATS_OBJ:.o=.d) $(SERVICE_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
-         $(TESTS:=.d) $(BENCHES:=.d) $(BUILD)/service/main_abstat.d $(BUILD)/service/main_abstatd.d
+         $(TESTS:=.d) $(BENCHES:=.d) $(MAINS:%.c=$(BUILD)/%.d)

@@ -8,7 +8,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 
-#include "../service/analysis.h"
+#include "core/analysis.h"
 #include "abstat/stats.h"
 
 static double now(void)

@@ -2,11 +2,11 @@
 # test-deps.sh — installs what `make test` needs beyond the build: curl
 # (the README's examples are run as written), groff and man (the man
 # pages are checked), chromium (abstat.js runs in a real browser,
-# tests/test_browser.c). Debian's packages, as root.
+# tests/integration/test_browser.c). Debian's packages, as root.
 set -eu
 missing=""
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
-# groff and man check the man pages (tests/test_install.c).
+# groff and man check the man pages (tests/integration/test_install.c).
 command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
 command -v man >/dev/null 2>&1 || missing="$missing man-db"
 # Without root, test_browser skips with a message instead: chromium alone

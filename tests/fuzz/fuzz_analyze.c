@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../service/analyze_json.h"
-#include "../../service/sample_size_json.h"
+#include "json/analyze_json.h"
+#include "json/sample_size_json.h"
 #include "abstat/stats.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

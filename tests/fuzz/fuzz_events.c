@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../service/arena.h"
-#include "../../service/event.h"
+#include "base/arena.h"
+#include "core/event.h"
 #include "abstat/stats.h"
 
 #define NOW_MS 1795341600000LL /* 2026-11-22T10:00:00Z */

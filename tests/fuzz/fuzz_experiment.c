@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../service/experiment.h"
-#include "../../service/jsonin.h"
+#include "core/experiment.h"
+#include "json/jsonin.h"
 #include "abstat/stats.h"
 
 #define ID "fuzz-exp.1"

@@ -63,12 +63,12 @@ pkg_libs=$(pkg-config --libs gsl jansson) || exit 2
 
 # ---- build ------------------------------------------------------------------
 
-cflags="-std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Wall -Wextra
+cflags="-std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iservice -Wall -Wextra
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
         -fno-omit-frame-pointer $pkg_cflags"
 mkdir -p "$out/obj" || exit 2
 objs=""
-for src in $(for s in $service; do echo "service/$s.c"; done) stats/*.c; do
+for src in $(for s in $service; do echo service/*/"$s".c; done) stats/*.c; do
     obj="$out/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
     # shellcheck disable=SC2086
     clang $cflags -c "$src" -o "$obj" || { echo "fuzz: compiling $src failed" >&2; exit 2; }
@@ -114,7 +114,7 @@ for h in $harnesses; do
         grep -E '^==[0-9]+==ERROR|SUMMARY|runtime error|deadly signal|Test unit written to|ALARM|out-of-memory' \
             "$log" | head -n 20 | sed 's/^/  /'
         # Where it happened: the first frames in our own sources.
-        grep -E '^ +#[0-9]+ .*/(tests/fuzz|service|stats)/[a-z_]+\.c' "$log" | head -n 3 | sed 's/^ */  /'
+        grep -E '^ +#[0-9]+ .*/(tests/fuzz|service/[a-z]+|stats)/[a-z_]+\.c' "$log" | head -n 3 | sed 's/^ */  /'
     else
         echo "fuzz: $h ok, $execs executions"
     fi

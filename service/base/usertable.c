@@ -1,0 +1,359 @@
+/* usertable.c — the per-user table, the idempotency-key set and SipHash-2-4
+ * that keys both (see usertable.h). */
+#include "base/usertable.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- SipHash-2-4 ----------------------------------------------------------
+ * Written from the algorithm description of Aumasson and Bernstein,
+ * "SipHash: a fast short-input PRF" (2012): four 64-bit words of state
+ * initialised from the key and four constants, two SipRounds per 8-byte
+ * little-endian message word, the length in the top byte of the last word,
+ * then 0xff into v2 and four SipRounds. */
+
+static inline uint64_t rotl64(uint64_t x, unsigned b)
+{
+    return (x << b) | (x >> (64u - b));
+}
+
+/* Little-endian load whatever the host order, without alignment demands. */
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+           (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+#define SIPROUND(v0, v1, v2, v3)                                            \
+    do {                                                                    \
+        v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32);       \
+        v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;                            \
+        v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;                            \
+        v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32);       \
+    } while (0)
+
+static uint64_t siphash24_k(uint64_t k0, uint64_t k1, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
+    uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
+    uint64_t v3 = k1 ^ 0x7465646279746573ULL;
+    size_t whole = len & ~(size_t)7;
+
+    for (size_t i = 0; i < whole; i += 8) {
+        uint64_t m = load_le64(p + i);
+        v3 ^= m;
+        SIPROUND(v0, v1, v2, v3);
+        SIPROUND(v0, v1, v2, v3);
+        v0 ^= m;
+    }
+    /* Last word: the 0-7 remaining bytes, and len mod 256 in the top byte. */
+    uint64_t b = (uint64_t)(len & 0xff) << 56;
+    for (size_t i = 0; i < (len & 7); i++) b |= (uint64_t)p[whole + i] << (8 * i);
+    v3 ^= b;
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* Until ab_hash_seed runs, a fixed key: hashes are still well spread, only
+ * not secret (tests and tools that never seed stay reproducible). */
+static uint64_t hash_k0 = 0x5f3c9a1e7d2b4c68ULL, hash_k1 = 0xa4e1f0b7c3d29586ULL;
+
+void ab_hash_seed(const uint8_t key[16])
+{
+    hash_k0 = load_le64(key);
+    hash_k1 = load_le64(key + 8);
+}
+
+uint64_t ab_siphash24(const uint8_t key[16], const void *data, size_t len)
+{
+    return siphash24_k(load_le64(key), load_le64(key + 8), data, len);
+}
+
+uint64_t ab_hash(const void *data, size_t len)
+{
+    uint64_t h = siphash24_k(hash_k0, hash_k1, data, len);
+    return h ? h : 1; /* 0 marks an empty slot in the tables */
+}
+
+/* ---- Shared probing arithmetic ------------------------------------------ */
+
+#define MIN_CAP 16u
+
+/* A final mix before taking the low bits: ab_hash keys are uniform already,
+ * but the tables also take arbitrary keys (tests, future callers) and keys
+ * that differ only in their high bits would otherwise pile into one probe
+ * run. One xor-shift-multiply round (MurmurHash3's finaliser half) costs a
+ * multiply per probe. */
+static inline size_t home_slot(uint64_t key, size_t mask)
+{
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    return (size_t)key & mask;
+}
+
+/* 0 is the empty marker, so 0 is stored as 1, as ab_hash does. */
+static inline uint64_t fix_key(uint64_t key)
+{
+    return key ? key : 1;
+}
+
+/* Largest count a table of cap slots holds: load factor 0.75. Linear
+ * probing's expected probe lengths are still short there (about 2.5 for a
+ * hit, 8.5 for a miss) and at 10 M users the table is then 16 Mi slots,
+ * 27 bytes a user. */
+static inline size_t max_count(size_t cap)
+{
+    return cap - cap / 4;
+}
+
+/* Smallest power-of-two capacity >= cur (or MIN_CAP) that holds need
+ * entries of size bytes; 0 when that cannot be represented. */
+static size_t cap_for(size_t cur, size_t need, size_t size)
+{
+    size_t cap = cur ? cur : MIN_CAP;
+    while (max_count(cap) < need) {
+        if (cap > SIZE_MAX / 2 / size) return 0;
+        cap *= 2;
+    }
+    return cap;
+}
+
+/* The capacity a table of cap slots (count used) needs for n more entries
+ * of size bytes: 0 when it has room already, SIZE_MAX when it cannot be
+ * represented. One rule for reserving and for pricing a reservation. */
+static size_t grown_cap(size_t cap, size_t count, size_t n, size_t size)
+{
+    if (n > SIZE_MAX - count) return SIZE_MAX;
+    if (cap && count + n <= max_count(cap)) return 0;
+    size_t c = cap_for(cap, count + n, size);
+    return c ? c : SIZE_MAX;
+}
+
+/* ---- User table ---------------------------------------------------------- */
+
+void ab_usertable_init(ab_usertable *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+ab_user *ab_usertable_find(ab_usertable *t, uint64_t key)
+{
+    if (!t->count) return NULL;
+    key = fix_key(key);
+    size_t mask = t->cap - 1;
+    for (size_t i = home_slot(key, mask);; i = (i + 1) & mask) {
+        ab_user *u = &t->slots[i];
+        if (u->key == key) return u;
+        if (!u->key) return NULL; /* the load cap guarantees an empty slot */
+    }
+}
+
+void ab_usertable_prefetch(const ab_usertable *t, uint64_t key)
+{
+    if (t->cap) __builtin_prefetch(&t->slots[home_slot(fix_key(key), t->cap - 1)], 1, 1);
+}
+
+/* Moves every user into a fresh array of new_cap slots. The old array is
+ * only freed once the new one exists, so failure leaves the table as it was. */
+static int usertable_rehash(ab_usertable *t, size_t new_cap)
+{
+    ab_user *slots = calloc(new_cap, sizeof *slots);
+    if (!slots) return -1;
+    size_t mask = new_cap - 1;
+    for (size_t j = 0; j < t->cap; j++) {
+        const ab_user *u = &t->slots[j];
+        if (!u->key) continue;
+        size_t i = home_slot(u->key, mask);
+        while (slots[i].key) i = (i + 1) & mask;
+        slots[i] = *u;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = new_cap;
+    return 0;
+}
+
+int ab_usertable_reserve(ab_usertable *t, size_t n)
+{
+    size_t cap = grown_cap(t->cap, t->count, n, sizeof(ab_user));
+    if (cap == SIZE_MAX) return -1;
+    return cap ? usertable_rehash(t, cap) : 0;
+}
+
+size_t ab_usertable_reserve_cost(const ab_usertable *t, size_t n)
+{
+    size_t cap = grown_cap(t->cap, t->count, n, sizeof(ab_user));
+    return cap == SIZE_MAX ? SIZE_MAX : cap * sizeof(ab_user);
+}
+
+ab_user *ab_usertable_insert(ab_usertable *t, uint64_t key, uint8_t variant)
+{
+    if (ab_usertable_reserve(t, 1) < 0) return NULL;
+    key = fix_key(key);
+    size_t mask = t->cap - 1;
+    size_t i = home_slot(key, mask);
+    while (t->slots[i].key) i = (i + 1) & mask;
+    ab_user *u = &t->slots[i];
+    u->key = key;
+    u->revenue = 0;
+    u->variant = variant;
+    u->flags = 0;
+    u->pad = 0;
+    t->count++;
+    return u;
+}
+
+double ab_usertable_revenue(const ab_usertable *t, const ab_user *u)
+{
+    return u->revenue ? t->revenue[u->revenue - 1] : 0.0;
+}
+
+/* The revenue capacity that holds need totals: doubling from the current
+ * one (or MIN_CAP); 0 when need is past UINT32_MAX (index 0 means "none",
+ * so at most UINT32_MAX users have values). */
+static uint32_t revenue_cap_for(uint32_t cur, size_t need)
+{
+    uint64_t cap = cur ? cur : MIN_CAP;
+    if (need > UINT32_MAX) return 0;
+    while (cap < need) cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+#if SIZE_MAX / 8 < UINT32_MAX /* only where size_t is narrower than 35 bits */
+    if ((size_t)cap > SIZE_MAX / sizeof(double)) return 0;
+#endif
+    return (uint32_t)cap;
+}
+
+size_t ab_usertable_revenue_cost(const ab_usertable *t, size_t n)
+{
+    size_t need = (size_t)t->revenue_count + n;
+    uint32_t cap;
+    if (n > UINT32_MAX || need > UINT32_MAX) return SIZE_MAX;
+    if (need <= t->revenue_cap) return 0;
+    cap = revenue_cap_for(t->revenue_cap, need);
+    return cap ? (size_t)cap * sizeof(double) : SIZE_MAX;
+}
+
+int ab_usertable_reserve_revenue(ab_usertable *t, size_t n)
+{
+    size_t need = (size_t)t->revenue_count + n;
+    uint32_t cap;
+    double *r;
+    if (n > UINT32_MAX || need > UINT32_MAX) return -1;
+    if (need <= t->revenue_cap) return 0;
+    if (!(cap = revenue_cap_for(t->revenue_cap, need))) return -1;
+    if (!(r = realloc(t->revenue, (size_t)cap * sizeof(double)))) return -1;
+    t->revenue = r;
+    t->revenue_cap = cap;
+    return 0;
+}
+
+int ab_usertable_add_revenue(ab_usertable *t, ab_user *u, double v, double *old)
+{
+    if (!u->revenue) {
+        if (ab_usertable_reserve_revenue(t, 1) < 0) return -1;
+        t->revenue[t->revenue_count] = 0.0;
+        u->revenue = ++t->revenue_count;
+    }
+    double *total = &t->revenue[u->revenue - 1];
+    if (old) *old = *total;
+    *total += v;
+    return 0;
+}
+
+size_t ab_usertable_bytes(const ab_usertable *t)
+{
+    return t->cap * sizeof(ab_user) + (size_t)t->revenue_cap * sizeof(double);
+}
+
+void ab_usertable_free(ab_usertable *t)
+{
+    free(t->slots);
+    free(t->revenue);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- Key set ---------------------------------------------------------------- */
+
+void ab_keyset_init(ab_keyset *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+/* The slot holding key, or the empty slot where it would go. cap > 0. */
+static size_t keyset_slot(const ab_keyset *s, uint64_t key)
+{
+    size_t mask = s->cap - 1;
+    size_t i = home_slot(key, mask);
+    while (s->slots[i] && s->slots[i] != key) i = (i + 1) & mask;
+    return i;
+}
+
+int ab_keyset_contains(const ab_keyset *s, uint64_t key)
+{
+    if (!s->count) return 0;
+    key = fix_key(key);
+    return s->slots[keyset_slot(s, key)] == key;
+}
+
+static int keyset_rehash(ab_keyset *s, size_t new_cap)
+{
+    uint64_t *slots = calloc(new_cap, sizeof *slots);
+    if (!slots) return -1;
+    size_t mask = new_cap - 1;
+    for (size_t j = 0; j < s->cap; j++) {
+        uint64_t k = s->slots[j];
+        if (!k) continue;
+        size_t i = home_slot(k, mask);
+        while (slots[i]) i = (i + 1) & mask;
+        slots[i] = k;
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->cap = new_cap;
+    return 0;
+}
+
+int ab_keyset_reserve(ab_keyset *s, size_t n)
+{
+    size_t cap = grown_cap(s->cap, s->count, n, sizeof(uint64_t));
+    if (cap == SIZE_MAX) return -1;
+    return cap ? keyset_rehash(s, cap) : 0;
+}
+
+size_t ab_keyset_reserve_cost(const ab_keyset *s, size_t n)
+{
+    size_t cap = grown_cap(s->cap, s->count, n, sizeof(uint64_t));
+    return cap == SIZE_MAX ? SIZE_MAX : cap * sizeof(uint64_t);
+}
+
+int ab_keyset_add(ab_keyset *s, uint64_t key)
+{
+    key = fix_key(key);
+    /* Look first so that a key already there never needs memory. */
+    if (ab_keyset_contains(s, key)) return 1;
+    if (ab_keyset_reserve(s, 1) < 0) return -1;
+    s->slots[keyset_slot(s, key)] = key;
+    s->count++;
+    return 0;
+}
+
+size_t ab_keyset_bytes(const ab_keyset *s)
+{
+    return s->cap * sizeof(uint64_t);
+}
+
+void ab_keyset_free(ab_keyset *s)
+{
+    free(s->slots);
+    memset(s, 0, sizeof *s);
+}

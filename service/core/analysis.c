@@ -1,0 +1,166 @@
+/* analysis.c — runs the statistics library over one experiment's arms. */
+#include "core/analysis.h"
+
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const metric_names[] = {"conversion", "revenue", "nps"};
+static const char *const method_names[] = {"sequential", "fixed"};
+static const char *const correction_names[] = {"none", "holm", "bonferroni", "bh"};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Index of s in names (any case: R spells BH in capitals), or -1. */
+static int lookup(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcasecmp(s, names[i])) return (int)i;
+    return -1;
+}
+
+static const char *name_of(const char *const *names, size_t n, unsigned i)
+{
+    return i < n ? names[i] : "unknown";
+}
+
+const char *ab_metric_name(ab_metric m) { return name_of(metric_names, COUNT(metric_names), m); }
+const char *ab_method_name(ab_method m) { return name_of(method_names, COUNT(method_names), m); }
+
+const char *ab_correction_name(ab_correction c)
+{
+    return name_of(correction_names, COUNT(correction_names), c);
+}
+
+int ab_metric_parse(const char *s, ab_metric *out)
+{
+    int i = lookup(metric_names, COUNT(metric_names), s);
+    return i < 0 ? -1 : (*out = (ab_metric)i, 0);
+}
+
+int ab_method_parse(const char *s, ab_method *out)
+{
+    int i = lookup(method_names, COUNT(method_names), s);
+    return i < 0 ? -1 : (*out = (ab_method)i, 0);
+}
+
+int ab_correction_parse(const char *s, ab_correction *out)
+{
+    int i = lookup(correction_names, COUNT(correction_names), s);
+    return i < 0 ? -1 : (*out = (ab_correction)i, 0);
+}
+
+/* The primary metric's figures, whichever comparison they come from. */
+static void set_primary(ab_primary *p, double diff, ab_interval diff_ci, double p_value,
+                        double p_adjusted, const ab_seq_result *seq, double lift)
+{
+    p->effect = diff;
+    p->effect_ci = diff_ci;
+    p->p_value = p_value;
+    p->p_adjusted = p_adjusted;
+    p->sequential_p = seq->p_value;
+    p->sequential_ci = seq->ci;
+    p->lift = lift;
+}
+
+static void nan_revenue(ab_arm_result *out, ab_mean_vs_control *mean, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        out[i].revenue.mean = out[i].revenue.sd = NAN;
+        out[i].revenue.ci = (ab_interval){NAN, NAN};
+        mean[i].welch.diff = mean[i].welch.t = mean[i].welch.df = NAN;
+        mean[i].welch.p_value = mean[i].welch.var = mean[i].p_adjusted = NAN;
+        mean[i].welch.diff_ci = mean[i].seq.ci = (ab_interval){NAN, NAN};
+        mean[i].seq.p_value = NAN;
+    }
+}
+
+double ab_analysis_primary_value(const ab_analysis_opts *opts, const ab_arm_counts *a,
+                                 const ab_arm_result *r)
+{
+    switch (opts->metric) {
+    case AB_METRIC_REVENUE: return r->revenue.mean;
+    case AB_METRIC_NPS: return r->nps.score;
+    default: return a->users > 0 ? a->conversions[opts->phase] / a->users : NAN;
+    }
+}
+
+ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arms,
+                          size_t k, ab_arm_result *out)
+{
+    double x[AB_MAX_ARMS], n[AB_MAX_ARMS];
+    ab_moments mom[AB_MAX_ARMS];
+    ab_nps_summary nps[AB_MAX_ARMS];
+    ab_rate_vs_control rate[AB_MAX_ARMS];
+    ab_mean_vs_control mean[AB_MAX_ARMS];
+    ab_nps_vs_control npsv[AB_MAX_ARMS];
+    ab_status st;
+    const double alpha = opts->cmp.alpha;
+
+    if (k < 2) return AB_EINVAL;
+    if (k > AB_MAX_ARMS) return AB_ERANGE;
+
+    for (size_t i = 0; i < k; i++) {
+        n[i] = arms[i].users;
+        out[i].primary.effect = out[i].primary.p_value = NAN;
+        out[i].primary.p_adjusted = out[i].primary.sequential_p = NAN;
+        out[i].primary.lift = NAN;
+        out[i].primary.effect_ci = out[i].primary.sequential_ci = (ab_interval){NAN, NAN};
+    }
+
+    for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++) {
+        int wanted = (opts->phases >> ph) & 1u;
+        int primary = opts->metric == AB_METRIC_CONVERSION && ph == opts->phase;
+        if (!wanted && !primary) continue;
+        for (size_t i = 0; i < k; i++) {
+            x[i] = arms[i].conversions[ph];
+            if ((st = ab_prop_wilson_ci(x[i], n[i], alpha, &out[i].rate_ci[ph]))) return st;
+        }
+        if ((st = ab_compare_rates(&opts->cmp, x, n, k, rate))) return st;
+        for (size_t i = 0; i < k; i++) {
+            out[i].rate[ph] = rate[i];
+            if (primary && i > 0)
+                set_primary(&out[i].primary, rate[i].cmp.diff, rate[i].cmp.diff_ci,
+                            rate[i].cmp.p_value, rate[i].p_adjusted, &rate[i].seq,
+                            rate[i].cmp.lift);
+        }
+    }
+
+    if (opts->revenue || opts->metric == AB_METRIC_REVENUE) {
+        st = AB_OK;
+        for (size_t i = 0; i < k && st == AB_OK; i++) {
+            mom[i] = arms[i].revenue;
+            st = ab_mean_summarize(&mom[i], alpha, &out[i].revenue);
+        }
+        if (st == AB_OK) st = ab_compare_means(&opts->cmp, mom, k, mean);
+        /* Sums that no data could give (rounding after huge refunds) leave
+         * revenue undefined rather than failing every other figure. */
+        if (st == AB_EINVAL) nan_revenue(out, mean, k);
+        else if (st) return st;
+        for (size_t i = 0; i < k; i++) {
+            out[i].revenue_vs = mean[i];
+            if (opts->metric == AB_METRIC_REVENUE && i > 0)
+                set_primary(&out[i].primary, mean[i].welch.diff, mean[i].welch.diff_ci,
+                            mean[i].welch.p_value, mean[i].p_adjusted, &mean[i].seq,
+                            out[0].revenue.mean != 0.0 ? mean[i].welch.diff / out[0].revenue.mean
+                                                       : NAN);
+        }
+    }
+
+    if (opts->nps || opts->metric == AB_METRIC_NPS) {
+        for (size_t i = 0; i < k; i++)
+            if ((st = ab_nps_summarize(arms[i].promoters, arms[i].passives,
+                                       arms[i].detractors, alpha, &nps[i])))
+                return st;
+        if ((st = ab_compare_nps(&opts->cmp, nps, k, npsv))) return st;
+        for (size_t i = 0; i < k; i++) {
+            out[i].nps = nps[i];
+            out[i].nps_vs = npsv[i];
+            /* A difference of scores has no meaningful ratio: no lift. */
+            if (opts->metric == AB_METRIC_NPS && i > 0)
+                set_primary(&out[i].primary, npsv[i].cmp.diff, npsv[i].cmp.diff_ci,
+                            npsv[i].cmp.p_value, npsv[i].p_adjusted, &npsv[i].seq, NAN);
+        }
+    }
+    return AB_OK;
+}

@@ -1,0 +1,81 @@
+/* registry.h — the live experiments by id: configuration, counts and
+ * monitoring state of each. */
+#ifndef ABSTAT_REGISTRY_H
+#define ABSTAT_REGISTRY_H
+
+#include <stdint.h>
+
+#include "core/experiment.h"
+#include "core/state.h"
+#include "core/verdict.h"
+
+/* Monitoring of one arm across evaluations (SPEC section 6). The evidence
+ * counts only from the first evaluation at which the arm is ready
+ * (min_days and min_users met): earlier looks must not decide. */
+typedef struct {
+    double min_p;                /* running minimum of the primary instantaneous
+                                  * sequential p over ready evaluations; NaN before */
+    ab_interval ci;              /* sequential: running intersection of the
+                                  * primary's intervals over the same evaluations;
+                                  * fixed: the interval it was judged on; NaN before */
+    ab_arm_status status;        /* last judged status */
+    int64_t significant_since;   /* epoch ms when first better/worse; 0 when never */
+} ab_monitor_arm;
+
+/* Monitoring of the experiment as a whole. */
+typedef struct {
+    double srm_min_p;            /* running minimum of the anytime-valid SRM p; NaN before */
+    int64_t srm_alert_since;     /* epoch ms when the SRM alert was raised; 0 when not
+                                  * (it stays raised until a monitoring restart) */
+    double plan_baseline;        /* fixed: the plan frozen at the first judgement; */
+    double plan_per_variant;     /* NaN until then */
+} ab_monitor_exp;
+
+struct ab_evaluation;
+
+typedef struct {
+    int64_t key;                 /* store key */
+    ab_experiment_config cfg;
+    int stopped;
+    int64_t created_ms;
+    ab_exp_state state;
+    double pending;              /* events in the open, uncommitted batch */
+    ab_monitor_arm mon[AB_MAX_ARMS];
+    ab_monitor_exp watch;
+    int64_t monitoring_since_ms; /* when the current test definition began; 0 = creation */
+    json_t *changes;             /* owned array of test-definition changes (SPEC 3) */
+    int dirty;                   /* counts or config changed since the last evaluation */
+    int mon_unsaved;             /* monitoring state newer than the store's */
+    struct ab_evaluation *cache; /* the last evaluation (owned), valid while !dirty;
+                                  * only reads keep one, freed when not read for a
+                                  * while (memory.c) */
+    int64_t read_ms;             /* when results or decision were last read */
+} ab_live;
+
+typedef struct {
+    ab_live **slots;
+    size_t cap, count;
+} ab_registry;
+
+void ab_registry_init(ab_registry *r);
+/* The experiment with this id (len bytes), or NULL. Borrowed. */
+ab_live *ab_registry_get(const ab_registry *r, const char *id, size_t len);
+/* Adds e (the registry takes ownership); -1 when out of memory. */
+int ab_registry_add(ab_registry *r, ab_live *e);
+/* Removes and frees e. */
+void ab_registry_remove(ab_registry *r, ab_live *e);
+/* The i-th occupied slot for iteration: for (i = 0; i < r->cap; i++). */
+ab_live *ab_registry_at(const ab_registry *r, size_t i);
+void ab_registry_free(ab_registry *r);
+
+/* A new live experiment owning cfg (moved in) with empty counts. NULL when
+ * out of memory (cfg is then still the caller's). */
+ab_live *ab_live_new(ab_experiment_config *cfg, int64_t key, int stopped, int64_t created_ms);
+void ab_live_free(ab_live *e);
+
+/* Forgets every variant's and the experiment's monitoring state (running
+ * minima, intervals, statuses, significant_since, SRM alert, frozen plan):
+ * a new test definition starts from nothing. Marks e dirty. */
+void ab_live_reset_monitoring(ab_live *e);
+
+#endif

@@ -1,0 +1,224 @@
+/* variants_json.c — renders per-variant counts and comparisons as JSON. */
+#include "json/variants_json.h"
+
+#include <math.h>
+
+#include "json/jsonout.h"
+
+/* Phases shown for an arm: those asked for, and the goal phase when it is
+ * the primary metric. */
+static int phase_shown(const ab_analysis_opts *opts, unsigned ph)
+{
+    return ((opts->phases >> ph) & 1u) ||
+           (opts->metric == AB_METRIC_CONVERSION && ph == (unsigned)opts->phase);
+}
+
+static json_t *rate_json(double x, double n, ab_interval ci)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    if (ab_jset(o, "conversions", ab_jcount(x)) ||
+        ab_jset(o, "rate", ab_jnum(n > 0 ? x / n : NAN)) ||
+        ab_jset(o, "ci", ab_jinterval(ci))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The primary's instantaneous sequential figures beside its running ones. */
+static int set_now(json_t *o, const ab_seq_result *now)
+{
+    if (!now) return 0;
+    return ab_jset(o, "sequential_p_now", ab_jnum(now->p_value)) ||
+           ab_jset(o, "sequential_ci_now", ab_jinterval(now->ci));
+}
+
+static json_t *rate_vs_json(const ab_rate_vs_control *r, const ab_seq_result *now)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    if (ab_jset(o, "diff", ab_jnum(r->cmp.diff)) ||
+        ab_jset(o, "diff_ci", ab_jinterval(r->cmp.diff_ci)) ||
+        ab_jset(o, "lift", ab_jnum(r->cmp.lift)) ||
+        ab_jset(o, "lift_ci", ab_jinterval(r->cmp.lift_ci)) ||
+        ab_jset(o, "z", ab_jnum(r->cmp.z)) ||
+        ab_jset(o, "p_value", ab_jnum(r->cmp.p_value)) ||
+        ab_jset(o, "p_adjusted", ab_jnum(r->p_adjusted)) ||
+        ab_jset(o, "fisher_p", ab_jnum(r->fisher_p)) ||
+        ab_jset(o, "prob_beat_control", ab_jnum(r->bayes.prob_beat_control)) ||
+        ab_jset(o, "expected_loss", ab_jnum(r->bayes.expected_loss)) ||
+        ab_jset(o, "sequential_p", ab_jnum(r->seq.p_value)) ||
+        ab_jset(o, "sequential_ci", ab_jinterval(r->seq.ci)) || set_now(o, now)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *revenue_json(const ab_mean_summary *m)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    if (ab_jset(o, "mean", ab_jnum(m->mean)) || ab_jset(o, "sd", ab_jnum(m->sd)) ||
+        ab_jset(o, "ci", ab_jinterval(m->ci))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *revenue_vs_json(const ab_mean_vs_control *r, const ab_seq_result *now)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    if (ab_jset(o, "diff", ab_jnum(r->welch.diff)) ||
+        ab_jset(o, "diff_ci", ab_jinterval(r->welch.diff_ci)) ||
+        ab_jset(o, "t", ab_jnum(r->welch.t)) || ab_jset(o, "df", ab_jnum(r->welch.df)) ||
+        ab_jset(o, "p_value", ab_jnum(r->welch.p_value)) ||
+        ab_jset(o, "p_adjusted", ab_jnum(r->p_adjusted)) ||
+        ab_jset(o, "sequential_p", ab_jnum(r->seq.p_value)) ||
+        ab_jset(o, "sequential_ci", ab_jinterval(r->seq.ci)) || set_now(o, now)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *nps_json(const ab_nps_summary *s)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    if (ab_jset(o, "responses", ab_jcount(s->responses)) ||
+        ab_jset(o, "promoters", ab_jcount(s->promoters)) ||
+        ab_jset(o, "passives", ab_jcount(s->passives)) ||
+        ab_jset(o, "detractors", ab_jcount(s->detractors)) ||
+        ab_jset(o, "score", ab_jnum(s->score)) || ab_jset(o, "ci", ab_jinterval(s->ci))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *nps_vs_json(const ab_nps_vs_control *r, const ab_seq_result *now)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    if (ab_jset(o, "diff", ab_jnum(r->cmp.diff)) ||
+        ab_jset(o, "diff_ci", ab_jinterval(r->cmp.diff_ci)) ||
+        ab_jset(o, "z", ab_jnum(r->cmp.z)) || ab_jset(o, "p_value", ab_jnum(r->cmp.p_value)) ||
+        ab_jset(o, "p_adjusted", ab_jnum(r->p_adjusted)) ||
+        ab_jset(o, "sequential_p", ab_jnum(r->seq.p_value)) ||
+        ab_jset(o, "sequential_ci", ab_jinterval(r->seq.ci)) || set_now(o, now)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *ab_guardrails_json(const ab_guard_result *g, size_t n)
+{
+    json_t *list = json_array();
+    if (!list) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        if (!o || json_array_append_new(list, o) ||
+            ab_jset(o, "metric", json_string(ab_metric_name(g[i].def.metric))) ||
+            (g[i].def.metric == AB_METRIC_CONVERSION &&
+             ab_jset(o, "phase", json_string(ab_phase_name(g[i].def.phase)))) ||
+            ab_jset(o, "margin", json_real(g[i].def.margin)) ||
+            ab_jset(o, "control", ab_jnum(g[i].control)) ||
+            ab_jset(o, "diff", ab_jnum(g[i].diff)) ||
+            ab_jset(o, "ci", ab_jinterval(g[i].ci)) ||
+            ab_jset(o, "threshold", ab_jnum(g[i].threshold)) ||
+            ab_jset(o, "status", json_string(ab_guard_status_name(g[i].status)))) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
+                        const ab_arm_result *r, const ab_arm_view *v, int control)
+{
+    json_t *o = json_object(), *phases = json_object(), *vs = NULL;
+    int revenue = opts->revenue || opts->metric == AB_METRIC_REVENUE;
+    int nps = opts->nps || opts->metric == AB_METRIC_NPS;
+
+    if (!o || !phases) goto fail;
+    if (ab_jset(o, "name", json_string(v->name)) || ab_jset(o, "users", ab_jcount(a->users)))
+        goto fail;
+    for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++)
+        if (phase_shown(opts, ph) &&
+            ab_jset(phases, ab_phase_name((ab_phase)ph),
+                    rate_json(a->conversions[ph], a->users, r->rate_ci[ph])))
+            goto fail;
+    if (ab_jset(o, "phases", phases)) {
+        phases = NULL;
+        goto fail;
+    }
+    phases = NULL;
+    if (revenue && ab_jset(o, "revenue", revenue_json(&r->revenue))) goto fail;
+    if (nps && ab_jset(o, "nps", nps_json(&r->nps))) goto fail;
+    if (!control) {
+        if (!(vs = json_object())) goto fail;
+        const ab_seq_result *now_conv = opts->metric == AB_METRIC_CONVERSION ? v->seq_now : NULL;
+        for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++)
+            if (phase_shown(opts, ph) &&
+                ab_jset(vs, ab_phase_name((ab_phase)ph),
+                        rate_vs_json(&r->rate[ph], ph == (unsigned)opts->phase ? now_conv : NULL)))
+                goto fail;
+        if (revenue && ab_jset(vs, "revenue",
+                               revenue_vs_json(&r->revenue_vs, opts->metric == AB_METRIC_REVENUE
+                                                                   ? v->seq_now : NULL)))
+            goto fail;
+        if (nps && ab_jset(vs, "nps", nps_vs_json(&r->nps_vs, opts->metric == AB_METRIC_NPS
+                                                                  ? v->seq_now : NULL)))
+            goto fail;
+        if (ab_jset(o, "vs_control", vs)) {
+            vs = NULL;
+            goto fail;
+        }
+        vs = NULL;
+        if ((v->guards && ab_jset(o, "guardrails", ab_guardrails_json(v->guards, v->nguards))) ||
+            ab_jset(o, "status", json_string(ab_arm_status_name(v->status))) ||
+            ab_jset(o, "significant_since",
+                    v->significant_since ? json_string(v->significant_since) : json_null()))
+            goto fail;
+    }
+    return o;
+fail:
+    json_decref(vs);
+    json_decref(phases);
+    json_decref(o);
+    return NULL;
+}
+
+json_t *ab_variants_json(const ab_analysis_opts *opts, const ab_arm_counts *arms,
+                         const ab_arm_result *res, const ab_arm_view *view, size_t k)
+{
+    json_t *list = json_array();
+    if (!list) return NULL;
+    for (size_t i = 0; i < k; i++) {
+        if (json_array_append_new(list, arm_json(opts, &arms[i], &res[i], &view[i], i == 0))) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+json_t *ab_verdict_json(const ab_verdict *v, const ab_arm_view *view)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    if (ab_jset(o, "decision", json_string(ab_verdict_name(v->decision))) ||
+        ab_jset(o, "variant", v->decision == AB_VERDICT_SHIP
+                                  ? json_string(view[v->variant].name) : json_null()) ||
+        ab_jset(o, "reason", json_string(v->reason))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}

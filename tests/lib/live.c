@@ -1,0 +1,33 @@
+/* live.c (tests) — see live.h. */
+#include "live.h"
+
+#include "json/jsonin.h"
+#include "test.h"
+
+#define DAY_MS 86400000.0
+
+ab_live *tl_experiment(const char *json)
+{
+    ab_error err = {0, ""};
+    ab_experiment_config cfg;
+    json_t *body = ab_jin_parse_text(json, &err);
+    ab_live *e = NULL;
+    if (body && ab_experiment_parse("t", body, &cfg, &err) == 0) {
+        e = ab_live_new(&cfg, 1, 0, 0);
+        if (!e) ab_experiment_free(&cfg);
+        /* Its own (writable) counts: the tests set them by hand. */
+        else if (ab_state_reserve(&e->state, 0, 0, 0)) {
+            ab_live_free(e);
+            e = NULL;
+        }
+    }
+    if (!e) test_fail(__FILE__, __LINE__, "config %s: %s", json, err.text);
+    json_decref(body);
+    return e;
+}
+
+void tl_set_days(ab_live *e, double days)
+{
+    e->state.first_exposure_ms = 0;
+    e->state.last_exposure_ms = (int64_t)(days * DAY_MS);
+}
