@@ -105,9 +105,11 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBSERVICE) $(LIBSTATS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Every test binary runs from the top of the tree; tests/run.sh counts them.
+# tests/arch/ checks the layers' includes and the call graph first.
+ARCH_CHECKS := tests/arch/layers.sh tests/arch/cycles.sh
 test: $(PROGRAMS) $(TESTS)
 	@sh scripts/test-deps.sh
-	@ABSTAT_BIN=$(abspath $(BIN)) sh tests/run.sh $(TESTS)
+	@ABSTAT_BIN=$(abspath $(BIN)) ABSTAT_OBJ=$(BUILD) sh tests/run.sh $(ARCH_CHECKS) $(TESTS)
 
 # The long attacks of tests/integration/test_attack.c: 16 pipelining connections for
 # SOAK_SECONDS (30), 1,000 slow clients, 50 parked uploads; prints peak RSS
