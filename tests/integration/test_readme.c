@@ -874,7 +874,7 @@ static int setup_scratch(void)
     if (symlink(D.dir, p) != 0) return -1;
     snprintf(wrapper, sizeof wrapper,
              "#!/bin/sh\n"
-             "# curl for tests/test_readme.c: the real one, each call's status and body logged.\n"
+             "# curl for tests/integration/test_readme.c: the real one, each call's status and body logged.\n"
              "body=$(mktemp '%s/.calls/body.XXXXXX') || exit 99\n"
              "code=$('%s' \"$@\" -o \"$body\" -w '%%{http_code}')\n"
              "rc=$?\n"

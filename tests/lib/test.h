@@ -1,4 +1,4 @@
-/* test.h — the tiny test harness every tests/test_*.c uses.
+/* test.h — the tiny test harness every test under tests/unit/ and tests/integration/ uses.
  *
  * A test file defines its cases as functions and ends main() with
  * TEST_DONE("name"), which prints "name: P passed, F failed" and returns the
