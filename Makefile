@@ -4,6 +4,7 @@
 #   make test         build and run every test
 #   make test SANITIZE=1   the same under AddressSanitizer + UBSan (in build/san)
 #   make run          start the daemon on 127.0.0.1:8080 with data in ./data
+#                     (the dashboard: http://127.0.0.1:8080/)
 #   make install      PREFIX=/usr/local DESTDIR= (make uninstall removes it again)
 #   make bench        benchmarks (bench/)
 #   make reference    regenerate tests/reference/*.tsv with R
@@ -51,8 +52,10 @@ BENCH_SRC := $(wildcard bench/bench_*.c)
 
 STATS_OBJ := $(STATS_SRC:%.c=$(BUILD)/%.o)
 SERVICE_OBJ := $(SERVICE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
-# Files served from the binary (service/base/assets.h): embedded at build time.
-ASSETS := $(sort $(wildcard service/assets/*))
+# Files served from the binary (service/base/assets.h): embedded at build time,
+# with Debian's Chart.js for the dashboard (CHARTJS, from scripts/configure.sh).
+CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
+ASSETS := $(sort $(wildcard service/assets/*)) $(CHARTJS)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 TESTS := $(TEST_SRC:%.c=$(BUILD)/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -117,6 +120,14 @@ test: $(PROGRAMS) $(TESTS)
 SOAK_SECONDS ?= 30
 soak: $(PROGRAMS) $(BUILD)/tests/integration/test_attack
 	@ABSTAT_BIN=$(abspath $(BIN)) ABSTAT_SOAK=1 ABSTAT_SOAK_SECONDS=$(SOAK_SECONDS) $(BUILD)/tests/integration/test_attack
+
+# The dashboard's screenshots that README shows (docs/screenshots/), taken by
+# its browser test (tests/integration/test_dashboard.c) at phone and desktop sizes.
+.PHONY: screenshots
+screenshots: $(PROGRAMS) $(BUILD)/tests/integration/test_dashboard
+	@mkdir -p docs/screenshots
+	@ABSTAT_BIN=$(abspath $(BIN)) ABSTAT_SCREENSHOTS=$(abspath docs/screenshots) \
+	  $(BUILD)/tests/integration/test_dashboard
 
 run: $(PROGRAMS)
 	@mkdir -p data

@@ -25,6 +25,11 @@ else
         pkg-config --exists "$m" || missing="$missing $(pkg_of "$m")"
     done
 fi
+# Chart.js draws the dashboard's charts (SPEC section 10): Debian's
+# libjs-chart.js, whose minified file is embedded into abstatd at build
+# time (Makefile CHARTJS), so nothing is fetched at build or run time.
+chartjs=/usr/share/javascript/chart.js/chart.min.js
+[ -f "$chartjs" ] || missing="$missing libjs-chart.js"
 missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
 
 if [ -n "${missing% }" ]; then
@@ -43,3 +48,4 @@ fi
 
 echo "PKG_CFLAGS := $(pkg-config --cflags $modules)"
 echo "PKG_LIBS := $(pkg-config --libs $modules)"
+echo "CHARTJS := $chartjs"

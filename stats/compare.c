@@ -3,7 +3,7 @@
 #include "internal.h"
 
 /* Above this many conversions in the two arms R's fisher.test is not asked
- * for (SPEC section 6): the normal tests are exact enough there. */
+ * for (README "Statistics"): the normal tests are exact enough there. */
 #define AB_FISHER_MAX_CONVERSIONS 10000.0
 
 static int valid_config(const ab_compare_config *cfg, size_t k)

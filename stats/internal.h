@@ -7,9 +7,6 @@
 
 #include "abstat/stats.h"
 
-/* Largest count represented exactly by a double. */
-#define AB_MAX_COUNT 9007199254740992.0 /* 2^53 */
-
 /* A count: finite, non-negative, integral, exact as a double. */
 int ab_valid_count(double x);
 /* A significance level or power: finite and strictly inside (0, 1). */
@@ -24,7 +21,7 @@ double ab_p_two_sided_z(double z);
 
 /* The normal-mixture sequential test's rho^2 for level alpha and tuning,
  * and its confidence-sequence half-width at level alpha for a variance var
- * after nr = N rho^2 (stats/sequential.c: one home for SPEC section 6's
+ * after nr = N rho^2 (stats/sequential.c: one home for README "Statistics"'s
  * formulas, used by the test and by its sample size). */
 double ab_seq_rho2(double alpha, double tuning);
 double ab_seq_half_width(double var, double nr, double alpha);

@@ -1,5 +1,5 @@
 /* nps.c — Net Promoter Score of one arm and its comparison with the control,
- * with the normal-approximation formulas of SPEC section 6. */
+ * with the normal-approximation formulas of README "Statistics". */
 #include "internal.h"
 
 /* Score and standard error of P promoters and D detractors among r answers.
@@ -88,7 +88,7 @@ ab_status ab_nps_compare(const ab_nps_summary *v, const ab_nps_summary *c,
     out->diff_ci.lo = out->diff - z * se;
     out->diff_ci.hi = out->diff + z * se;
     /* With no spread in either arm the z statistic is 0/0 (R: NaN) or
-     * ±Inf; like a sequential test with V = 0 (SPEC section 6), the test
+     * ±Inf; like a sequential test with V = 0 (README "Statistics"), the test
      * is undefined rather than infinitely significant. */
     if (!(out->var > 0.0)) {
         out->z = NAN;

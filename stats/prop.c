@@ -1,4 +1,4 @@
-/* prop.c — one rate's Wilson interval and the comparison of two rates (SPEC 6). */
+/* prop.c — one rate's Wilson interval and the comparison of two rates (README "Statistics"). */
 #include "internal.h"
 
 ab_status ab_prop_wilson_ci(double x, double n, double alpha, ab_interval *ci)

@@ -1,5 +1,5 @@
 /* sample_size.c — planned users per variant (rates and means) and how far an
- * experiment is towards them, SPEC section 6 "Sample size". */
+ * experiment is towards them, README "Statistics" "Sample size". */
 #include "internal.h"
 
 #include <gsl/gsl_cdf.h>
@@ -68,7 +68,7 @@ ab_status ab_sample_size_prop(double p1, double mde, double alpha,
     ab_status st = critical_values(alpha, power, k, correction, &za, &zb);
     if (st != AB_OK) return st;
 
-    /* SPEC: n = (z_a sqrt(2 pbar qbar) + z_b sqrt(p1 q1 + p2 q2))² / (p2 - p1)²,
+    /* README "Statistics": n = (z_a sqrt(2 pbar qbar) + z_b sqrt(p1 q1 + p2 q2))² / (p2 - p1)²,
      * the root power.prop.test finds with uniroot. */
     double pbar = (p1 + p2) / 2.0;
     double root = za * sqrt(2.0 * pbar * (1.0 - pbar)) +
@@ -173,7 +173,7 @@ ab_status ab_sample_progress(const double *users, const double *weights,
     return AB_OK;
 }
 
-/* ---- Sequential test (SPEC section 6, sample_size.sequential_per_variant) --
+/* ---- Sequential test (README "Statistics", sample_size.sequential_per_variant) --
  *
  * The daemon evaluates the test continually and keeps the running
  * intersection of the intervals, so the plan is for a test monitored
@@ -274,7 +274,7 @@ ab_status ab_sample_size_seq(double delta, double var_c, double var_v,
         power < 0.5)
         return AB_EINVAL;
     double s = var_c + var_v;
-    /* No spread: the test itself is undefined (SPEC: V = 0). */
+    /* No spread: the test itself is undefined (README "Statistics": V = 0). */
     if (!(s > 0.0) || !isfinite(s)) return AB_EINVAL;
     ab_status st = planning_alpha(alpha, k, correction, &alpha_ci);
     if (st != AB_OK) return st;

@@ -1,7 +1,7 @@
-/* sequential.c — the normal-mixture sequential test (mSPRT) of SPEC section 6. */
+/* sequential.c — the normal-mixture sequential test (mSPRT) of README "Statistics". */
 #include "internal.h"
 
-/* rho^2 = (-2 ln alpha + ln(-2 ln alpha + 1)) / tuning (SPEC section 6).
+/* rho^2 = (-2 ln alpha + ln(-2 ln alpha + 1)) / tuning (README "Statistics").
  * Shared with the sequential sample size (sample_size.c). */
 double ab_seq_rho2(double alpha, double tuning)
 {

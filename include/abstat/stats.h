@@ -27,6 +27,10 @@ extern "C" {
 #define AB_MAX_ARMS 64
 /* Most factors of a factorial design (64 cells allow at most 6 of 2 levels). */
 #define AB_MAX_FACTORS 6
+/* 2^53, the largest count a double holds exactly: every whole number up to
+ * it is exact, and as a JSON integer every client reads it back the same.
+ * Counts, sums of counts and whole-number settings stay at or below it. */
+#define AB_MAX_COUNT 9007199254740992.0
 
 typedef enum {
     AB_OK = 0,
@@ -145,7 +149,7 @@ typedef struct {
     ab_interval ci;  /* confidence sequence at this evaluation */
 } ab_seq_result;
 
-/* Normal-mixture SPRT of SPEC section 6 for estimate theta with variance var
+/* Normal-mixture SPRT of README "Statistics" for estimate theta with variance var
  * on N observations in all. var == 0 or N == 0 gives NaN fields. */
 ab_status ab_seq_msprt(double theta, double var, double N, double alpha,
                        double tuning, ab_seq_result *out);
@@ -214,7 +218,7 @@ ab_status ab_nps_compare(const ab_nps_summary *v, const ab_nps_summary *c,
 
 /* Users per variant to detect p2 = p1 (1 + mde) against p1 at significance
  * alpha' = alpha / (k - 1) (alpha when correction is NONE or k == 2) with
- * the given power; SPEC section 6, rounded up. */
+ * the given power; README "Statistics", rounded up. */
 ab_status ab_sample_size_prop(double p1, double mde, double alpha,
                               double power, size_t k, ab_correction correction,
                               double *per_variant);
@@ -225,7 +229,7 @@ ab_status ab_sample_size_mean(double baseline, double sd, double mde,
                               double alpha, double power, size_t k,
                               ab_correction correction, double *per_variant);
 
-/* Users per variant at which the sequential test of SPEC section 6 (the
+/* Users per variant at which the sequential test of README "Statistics" (the
  * normal-mixture confidence sequence), monitored continuously as the daemon
  * does (the running intersection of the intervals), has at least the given
  * power against an effect delta. With n users per arm as time t and

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "core/assign.h"
 #include "http/auth.h"
 #include "core/event.h"
@@ -95,7 +96,15 @@ static int parse_query(struct evhttp_request *req, assign_query *q)
 /* Records the exposure as POST /v1/events would: the same parser and
  * checks, the same group commit; the answer (reply, the 200 of a plain
  * assignment with "exposed": true) goes out after the commit. */
-static void expose(ab_daemon *d, struct evhttp_request *req, ab_live *e, size_t variant,
+/* Ingest's completion of an exposure: the assignment's answer (p->user),
+ * or the refusal as for events. */
+static void exposed(void *arg, ab_pending *p, const ab_ingest_outcome *o)
+{
+    if (o->kind == AB_INGEST_COUNTED) ab_http_printf(p->req, 200, "%s", (const char *)p->user);
+    else ab_handle_events_refused(arg, p, o);
+}
+
+static void expose(ab_api *api, struct evhttp_request *req, ab_live *e, size_t variant,
                    const assign_query *q, unsigned held, json_t *answer)
 {
     ab_error err = {0, ""};
@@ -117,30 +126,34 @@ static void expose(ab_daemon *d, struct evhttp_request *req, ab_live *e, size_t 
     }
     blen = strlen(body);
     rlen = strlen(reply);
-    if (!ab_memory_fits(&d->memory, blen + blen / 2 + rlen)) {
-        ab_memory_refuse(&d->memory, req, "no room to record this exposure");
-        d->metrics.rejected_requests++;
+    if (!ab_memory_fits(api->memory, blen + blen / 2 + rlen)) {
+        ab_memory_refuse(api->memory, req, "no room to record this exposure");
+        api->metrics->rejected_requests++;
         goto done;
     }
-    if (!(p = ab_pending_new(req, blen + rlen)) || !(copy = ab_arena_alloc(&p->arena, rlen + 1))) {
+    if (!(p = ab_pending_new(req, blen + rlen, exposed, api)) ||
+        !(copy = ab_arena_alloc(&p->arena, rlen + 1))) {
         ab_pending_free(p);
         ab_http_error(req, 500, "out of memory");
         goto done;
     }
     memcpy(copy, reply, rlen + 1);
-    p->reply = copy;
+    p->user = copy;
     /* The parser copies what the events keep into p's arena: body may go
      * once it has run. Finishing submits p (which then answers) or
      * answers its errors and frees it. */
-    ab_handle_events_finish(d, p, ab_handle_events_parse(d, p, body, blen, &window, &err), &err);
+    ab_handle_events_finish(api, p, ab_handle_events_parse(api, p, body, blen, &window, &err),
+                            &err);
 done:
     free(body);
     free(reply);
     json_decref(ev);
 }
 
-void ab_handle_assign(ab_daemon *d, struct evhttp_request *req, const char *id, unsigned held)
+void ab_handle_assign(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
+    const char *id = call->id;
+    unsigned held = call->held;
     char msg[160];
     assign_query q;
     ab_live *e;
@@ -150,7 +163,7 @@ void ab_handle_assign(ab_daemon *d, struct evhttp_request *req, const char *id, 
     /* An assignment is cheap to ask again, and with expose=1 a cached
      * answer would record nothing. */
     evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-    if (!(e = ab_registry_get(&d->reg, id, strlen(id)))) {
+    if (!(e = ab_registry_get(api->reg, id, strlen(id)))) {
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
         return;
     }
@@ -195,7 +208,7 @@ void ab_handle_assign(ab_daemon *d, struct evhttp_request *req, const char *id, 
         ab_http_error(req, 409, "experiment \"%s\" is stopped: no exposure was recorded "
                       "(POST /v1/experiments/%s/start resumes it)", id, id);
     } else {
-        expose(d, req, e, variant, &q, held, answer);
+        expose(api, req, e, variant, &q, held, answer);
     }
     json_decref(answer);
 done:

@@ -1,5 +1,5 @@
 /* handle_experiments.c — PUT, GET, list, stop and DELETE of experiments
- * (SPEC section 3). Each change is flushed after the pending events and
+ * (README "Experiments"). Each change is flushed after the pending events and
  * committed on its own, so the store sees requests in their order. */
 #include "api/handlers.h"
 
@@ -10,23 +10,25 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "base/clock.h"
 #include "http/http.h"
 #include "json/jsonin.h"
 #include "json/jsonout.h"
+#include "json/experiment_json.h"
 #include "base/log.h"
 #include "base/webhook_url.h"
 
 /* Changes to experiments are made under the registry's write lock, for
- * the parse workers (see daemon.h). */
-static void change_begin(ab_daemon *d)
+ * the parse workers (see api.h). */
+static void change_begin(ab_api *api)
 {
-    pthread_rwlock_wrlock(&d->reg_lock);
+    pthread_rwlock_wrlock(&api->reg_lock);
 }
 
-static void change_end(ab_daemon *d)
+static void change_end(ab_api *api)
 {
-    d->reg_generation++;
-    pthread_rwlock_unlock(&d->reg_lock);
+    api->reg_generation++;
+    pthread_rwlock_unlock(&api->reg_lock);
 }
 
 /* New reference: the experiment's config, status, test-definition history
@@ -56,7 +58,7 @@ static json_t *experiment_json(const ab_live *e)
 }
 
 /* experiment_json for a reader: without the admin scope the webhook's
- * query values are replaced by "***" (SPEC section 9: secrets). */
+ * query values are replaced by "***" (README "Storage and durability, Security": secrets). */
 static json_t *experiment_json_for(const ab_live *e, unsigned held)
 {
     json_t *o = experiment_json(e);
@@ -75,34 +77,34 @@ static json_t *experiment_json_for(const ab_live *e, unsigned held)
 /* Writes the experiment row (row->key 0 creates it) with cfg and the
  * test-definition history `changes` (NULL: none) in its own transaction;
  * clear_monitor also drops the stored monitoring state in it. */
-static int save(ab_daemon *d, const ab_experiment_config *cfg, const json_t *changes,
-                int clear_monitor, ab_store_experiment *row, ab_error *err)
+static ab_store_status save(ab_api *api, const ab_experiment_config *cfg, const json_t *changes,
+                            int clear_monitor, ab_store_experiment *row, ab_error *err)
 {
     json_t *conf = ab_experiment_to_json(cfg);
     char *text = conf ? json_dumps(conf, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     char *hist = changes ? json_dumps(changes, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    int rc = -1;
+    ab_store_status kind;
     json_decref(conf);
     if (!text || (changes && !hist)) {
         free(text);
         free(hist);
-        return ab_error_set(err, 500, "out of memory");
+        ab_error_set(err, 500, "out of memory");
+        return AB_STORE_NOMEM;
     }
     row->id = cfg->id;
     row->config = text;
     row->changes = hist;
-    if (ab_store_begin(d->store, err) == 0) {
-        if (ab_store_put_experiment(d->store, row, err) == 0 &&
-            (!clear_monitor || ab_store_clear_monitor(d->store, row->key, err) == 0) &&
-            ab_store_commit(d->store, err) == 0)
-            rc = 0;
-        else
-            ab_store_rollback(d->store);
+    if ((kind = ab_store_begin(api->store, err)) == AB_STORE_OK) {
+        kind = ab_store_put_experiment(api->store, row, err);
+        if (kind == AB_STORE_OK && clear_monitor)
+            kind = ab_store_clear_monitor(api->store, row->key, err);
+        if (kind == AB_STORE_OK) kind = ab_store_commit(api->store, err);
+        else ab_store_rollback(api->store);
     }
     free(text);
     free(hist);
     row->config = row->changes = NULL;
-    return rc;
+    return kind;
 }
 
 static int by_id(const void *a, const void *b)
@@ -158,7 +160,7 @@ static int list_query(struct evhttp_request *req, size_t *limit, char after[AB_I
     return rc;
 }
 
-void ab_handle_experiment_list(ab_daemon *d, struct evhttp_request *req, unsigned held)
+void ab_handle_experiment_list(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
     char after[AB_ID_MAX + 1];
     size_t limit, n = 0, shown;
@@ -167,16 +169,16 @@ void ab_handle_experiment_list(ab_daemon *d, struct evhttp_request *req, unsigne
 
     if (list_query(req, &limit, after)) return;
     list = json_array();
-    all = calloc(d->reg.count + 1, sizeof *all);
+    all = calloc(api->reg->count + 1, sizeof *all);
     if (!list || !all) goto oom;
-    for (size_t i = 0; i < d->reg.cap; i++) {
-        ab_live *e = ab_registry_at(&d->reg, i);
+    for (size_t i = 0; i < api->reg->cap; i++) {
+        ab_live *e = ab_registry_at(api->reg, i);
         if (e && (!after[0] || strcmp(e->cfg.id, after) > 0)) all[n++] = e;
     }
     qsort(all, n, sizeof *all, by_id);
     shown = n < limit ? n : limit;
     for (size_t i = 0; i < shown; i++)
-        if (json_array_append_new(list, experiment_json_for(all[i], held))) goto oom;
+        if (json_array_append_new(list, experiment_json_for(all[i], call->held))) goto oom;
     body = json_pack("{s:o,s:o}", "experiments", list,
                      "next", shown < n ? json_string(all[shown - 1]->cfg.id) : json_null());
     free(all);
@@ -192,15 +194,15 @@ oom:
     ab_http_error(req, 500, "out of memory");
 }
 
-void ab_handle_experiment_get(ab_daemon *d, struct evhttp_request *req, const char *id,
-                              unsigned held)
+void ab_handle_experiment_get(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
-    ab_live *e = ab_registry_get(&d->reg, id, strlen(id));
+    const char *id = call->id;
+    ab_live *e = ab_registry_get(api->reg, id, strlen(id));
     if (!e) {
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
         return;
     }
-    ab_http_json(req, 200, experiment_json_for(e, held));
+    ab_http_json(req, 200, experiment_json_for(e, call->held));
 }
 
 /* A config value for people: a name as it is, anything else as JSON.
@@ -273,8 +275,10 @@ static int keep_webhook(const ab_live *e, ab_experiment_config *cfg)
     return 0;
 }
 
-void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const char *id)
+void ab_handle_experiment_put(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
+    ab_store_status kind;
+    const char *id = call->id;
     ab_error err = {0, ""};
     ab_experiment_config cfg;
     ab_store_experiment row = {0, NULL, NULL, 0, 0, 0, NULL};
@@ -303,8 +307,8 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
     }
     json_decref(doc);
     /* Events queued before this request belong to the old configuration. */
-    ab_ingest_flush(&d->ingest);
-    e = ab_registry_get(&d->reg, id, strlen(id));
+    ab_ingest_flush(api->ingest);
+    e = ab_registry_get(api->reg, id, strlen(id));
     if (stopped_given >= 0 && stopped_given != (e ? e->stopped : 0)) {
         ab_experiment_free(&cfg);
         if (e)
@@ -367,16 +371,17 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
     }
     /* One transaction: the config, its history and, on a restart, the
      * removal of the stored monitoring state of the old definition. */
-    if (save(d, &cfg, restart ? changes_new : e ? e->changes : NULL, restart, &row, &err)) {
+    if ((kind = save(api, &cfg, restart ? changes_new : e ? e->changes : NULL, restart, &row,
+                     &err)) != AB_STORE_OK) {
         json_decref(changes_new);
         ab_experiment_free(&cfg);
         ab_logerr("saving experiment %s failed: %s", id, err.text);
-        ab_http_fail(req, &err);
+        ab_api_store_fail(req, kind, &err);
         return;
     }
     if (e) {
         int resize = e->cfg.k != cfg.k;
-        change_begin(d);
+        change_begin(api);
         ab_experiment_free(&e->cfg);
         e->cfg = cfg;
         if (resize) { /* no events (checked above): start the counts afresh */
@@ -394,7 +399,7 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
             e->mon_unsaved = 0;
         }
         e->dirty = 1;
-        change_end(d);
+        change_end(api);
         if (restart && what[0])
             ab_info("experiment %s: monitoring restarted after a change of %s", id, what);
         else if (restart)
@@ -404,9 +409,9 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
         ab_http_json(req, 200, experiment_json(e));
         return;
     }
-    change_begin(d);
-    if (!(e = ab_live_new(&cfg, row.key, 0, row.created_ms)) || ab_registry_add(&d->reg, e)) {
-        change_end(d);
+    change_begin(api);
+    if (!(e = ab_live_new(&cfg, row.key, 0, row.created_ms)) || ab_registry_add(api->reg, e)) {
+        change_end(api);
         /* Stored but not live: a restart loads it; say so rather than lie. */
         ab_live_free(e);
         ab_experiment_free(&cfg);
@@ -414,7 +419,7 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
         ab_http_error(req, 500, "out of memory (the experiment is stored; restart to load it)");
         return;
     }
-    change_end(d);
+    change_end(api);
     ab_info("experiment %s created with %zu variants", id, e->cfg.k);
     ab_http_json(req, 201, experiment_json(e));
 }
@@ -422,10 +427,11 @@ void ab_handle_experiment_put(ab_daemon *d, struct evhttp_request *req, const ch
 /* Stopping refuses further events; starting takes them again. Both keep
  * every count and all monitoring state: a paused experiment resumes the
  * same test (a change of the test needs a PUT with restart_monitoring). */
-static void set_stopped(ab_daemon *d, struct evhttp_request *req, const char *id, int stopped)
+static void set_stopped(ab_api *api, struct evhttp_request *req, const char *id, int stopped)
 {
+    ab_store_status kind;
     ab_error err = {0, ""};
-    ab_live *e = ab_registry_get(&d->reg, id, strlen(id));
+    ab_live *e = ab_registry_get(api->reg, id, strlen(id));
     ab_store_experiment row = {0, NULL, NULL, 0, 0, 0, NULL};
 
     if (!e) {
@@ -433,54 +439,57 @@ static void set_stopped(ab_daemon *d, struct evhttp_request *req, const char *id
         return;
     }
     if (e->stopped != stopped) {
-        ab_ingest_flush(&d->ingest);
+        ab_ingest_flush(api->ingest);
         row.key = e->key;
         row.stopped = stopped;
         row.created_ms = e->created_ms;
         row.monitoring_since_ms = e->monitoring_since_ms;
-        if (save(d, &e->cfg, e->changes, 0, &row, &err)) {
-            ab_http_fail(req, &err);
+        if ((kind = save(api, &e->cfg, e->changes, 0, &row, &err)) != AB_STORE_OK) {
+            ab_api_store_fail(req, kind, &err);
             return;
         }
-        change_begin(d);
+        change_begin(api);
         e->stopped = stopped;
-        change_end(d);
+        change_end(api);
         ab_info("experiment %s %s", id, stopped ? "stopped" : "started again");
     }
     ab_http_json(req, 200, experiment_json(e));
 }
 
-void ab_handle_experiment_stop(ab_daemon *d, struct evhttp_request *req, const char *id)
+void ab_handle_experiment_stop(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
-    set_stopped(d, req, id, 1);
+    set_stopped(api, req, call->id, 1);
 }
 
-void ab_handle_experiment_start(ab_daemon *d, struct evhttp_request *req, const char *id)
+void ab_handle_experiment_start(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
-    set_stopped(d, req, id, 0);
+    set_stopped(api, req, call->id, 0);
 }
 
-void ab_handle_experiment_delete(ab_daemon *d, struct evhttp_request *req, const char *id)
+void ab_handle_experiment_delete(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
+    ab_store_status kind;
+    const char *id = call->id;
     ab_error err = {0, ""};
-    ab_live *e = ab_registry_get(&d->reg, id, strlen(id));
+    ab_live *e = ab_registry_get(api->reg, id, strlen(id));
     if (!e) {
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
         return;
     }
     /* Pending events point at e: commit and count them before it goes. */
-    ab_ingest_flush(&d->ingest);
-    if (ab_store_begin(d->store, &err) || ab_store_delete_experiment(d->store, e->key, &err) ||
-        ab_store_commit(d->store, &err)) {
-        ab_store_rollback(d->store);
-        ab_http_fail(req, &err);
+    ab_ingest_flush(api->ingest);
+    if ((kind = ab_store_begin(api->store, &err)) != AB_STORE_OK ||
+        (kind = ab_store_delete_experiment(api->store, e->key, &err)) != AB_STORE_OK ||
+        (kind = ab_store_commit(api->store, &err)) != AB_STORE_OK) {
+        ab_store_rollback(api->store);
+        ab_api_store_fail(req, kind, &err);
         return;
     }
-    change_begin(d);
-    ab_registry_remove(&d->reg, e);
-    change_end(d);
+    change_begin(api);
+    ab_registry_remove(api->reg, e);
+    change_end(api);
     /* Its tables are freed: room for events again, at once. */
-    ab_memory_recount(&d->memory);
+    ab_memory_recount(api->memory);
     ab_info("experiment %s deleted", id);
     ab_http_json(req, 200, json_pack("{s:s,s:b}", "id", id, "deleted", 1));
 }

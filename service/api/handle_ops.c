@@ -10,10 +10,11 @@
 #include "base/log.h"
 #include "base/version.h"
 
-void ab_handle_healthz(ab_daemon *d, struct evhttp_request *req)
+void ab_handle_healthz(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
-    ab_memory *m = &d->memory;
-    if (!ab_store_writable(d->store)) {
+    ab_memory *m = api->memory;
+    (void)call;
+    if (!ab_store_writable(api->store)) {
         ab_http_error(req, 503, "store is not writable");
     } else if (m->full) {
         char secs[16];
@@ -30,9 +31,9 @@ void ab_handle_healthz(ab_daemon *d, struct evhttp_request *req)
 }
 
 /* The memory account's gauges (memory.h). */
-static int render_memory(const ab_daemon *d, struct evbuffer *buf)
+static int render_memory(const ab_api *api, struct evbuffer *buf)
 {
-    const ab_memory *m = &d->memory;
+    const ab_memory *m = api->memory;
     return evbuffer_add_printf(buf,
         "# HELP abstat_memory_bytes Memory the daemon holds by its own account (compared with the limit).\n"
         "# TYPE abstat_memory_bytes gauge\n"
@@ -59,7 +60,7 @@ static int render_memory(const ab_daemon *d, struct evbuffer *buf)
         "# TYPE abstat_log_suppressed_total counter\n"
         "abstat_log_suppressed_total %llu\n",
         ab_memory_used(m), m->limit, m->state, m->rss, m->full,
-        (unsigned long long)m->refused, (unsigned long long)d->metrics.uncounted,
+        (unsigned long long)m->refused, (unsigned long long)api->metrics->uncounted,
         ab_log_suppressed_total()) < 0 ? -1 : 0;
 }
 
@@ -73,20 +74,22 @@ static int render_build_info(struct evbuffer *buf)
         "abstat_build_info{version=\"%s\"} 1\n", AB_VERSION) < 0 ? -1 : 0;
 }
 
-void ab_handle_metrics(ab_daemon *d, struct evhttp_request *req)
+void ab_handle_metrics(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
     struct evbuffer *buf = evbuffer_new();
     double users = 0, experiments = 0;
-    for (size_t i = 0; i < d->reg.cap; i++) {
-        ab_live *e = ab_registry_at(&d->reg, i);
+    (void)call;
+    for (size_t i = 0; i < api->reg->cap; i++) {
+        ab_live *e = ab_registry_at(api->reg, i);
         if (!e) continue;
         experiments++;
         users += (double)e->state.users.count;
     }
-    /* Count this scrape before rendering so the text includes it. */
-    ab_metrics_request(&d->metrics, AB_ROUTE_METRICS, 200);
-    if (!buf || ab_metrics_render(&d->metrics, users, experiments, buf) ||
-        render_memory(d, buf) || render_build_info(buf)) {
+    /* Count this scrape before rendering so the text includes it (its
+     * reply bypasses http.c, whose hook counts every other). */
+    ab_api_count_reply(api, req, 200);
+    if (!buf || ab_metrics_render(api->metrics, users, experiments, buf) ||
+        render_memory(api, buf) || render_build_info(buf)) {
         if (buf) evbuffer_free(buf);
         ab_http_error(req, 500, "out of memory rendering metrics");
         return;

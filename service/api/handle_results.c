@@ -12,9 +12,9 @@
 
 typedef json_t *(*render_fn)(const ab_live *, const ab_evaluation *);
 
-static void answer(ab_daemon *d, struct evhttp_request *req, const char *id, render_fn render)
+static void answer(ab_api *api, struct evhttp_request *req, const char *id, render_fn render)
 {
-    ab_live *e = ab_registry_get(&d->reg, id, strlen(id));
+    ab_live *e = ab_registry_get(api->reg, id, strlen(id));
     ab_evaluation *ev;
     ab_status st;
 
@@ -26,7 +26,7 @@ static void answer(ab_daemon *d, struct evhttp_request *req, const char *id, ren
         ab_http_error(req, 500, "out of memory");
         return;
     }
-    if ((st = ab_monitor_evaluate(&d->monitor, e, ev, 0)) != AB_OK) {
+    if ((st = ab_monitor_evaluate(api->monitor, e, ev, 0)) != AB_OK) {
         free(ev);
         ab_log_ratelimited(AB_LOG_ERROR, "evaluating %s failed: %s", id, ab_strerror(st));
         ab_http_error(req, 500, "evaluating the experiment failed: %s", ab_strerror(st));
@@ -36,12 +36,12 @@ static void answer(ab_daemon *d, struct evhttp_request *req, const char *id, ren
     free(ev);
 }
 
-void ab_handle_results(ab_daemon *d, struct evhttp_request *req, const char *id)
+void ab_handle_results(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
-    answer(d, req, id, ab_results_json);
+    answer(api, req, call->id, ab_results_json);
 }
 
-void ab_handle_decision(ab_daemon *d, struct evhttp_request *req, const char *id)
+void ab_handle_decision(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
-    answer(d, req, id, ab_decision_json);
+    answer(api, req, call->id, ab_decision_json);
 }

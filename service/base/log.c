@@ -12,6 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/timefmt.h"
+#include "base/utf8.h"
+
 /* Set once at start-up, before any thread that logs exists. */
 static ab_log_level current = AB_LOG_INFO;
 static ab_log_format format = AB_LOG_TEXT;
@@ -77,25 +81,6 @@ int ab_log_open_file(const char *path)
     return 0;
 }
 
-/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no
- * overlong forms, no surrogates, nothing past U+10FFFF), 0 when there is
- * none. p is NUL-terminated. */
-static size_t utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    if (c >= 0xc2 && c <= 0xdf) return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4
-                                                                                          : 0;
-    }
-    return 0;
-}
-
 /* Appends s to out (used bytes *n of cap, always NUL-terminated), escaped
  * for the format: in JSON as a string's contents, in text with control
  * characters and bytes that are not UTF-8 as \xNN, so that a message
@@ -105,7 +90,9 @@ static void put_escaped(char *out, size_t cap, size_t *n, const char *s, int jso
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p && *n + 8 < cap) {
-        size_t len = *p < 0x80 ? 1 : utf8_len(p);
+        /* s is NUL-terminated and a NUL is never a continuation byte: the
+         * check stops there before reading further. */
+        size_t len = ab_utf8_seq(p, 4);
         if (*p >= 0x20 && *p != 0x7f && len) {
             if (json && (*p == '"' || *p == '\\')) out[(*n)++] = '\\';
             memcpy(out + *n, p, len);
@@ -161,16 +148,12 @@ static void emit(ab_log_level level, const char *msg, unsigned long long suppres
     /* A message is at most 2 KiB; escaped it can grow six-fold. */
     char line[16384], stamp[40];
     const char *tag = level_names[(unsigned)level < 4 ? level : 3];
-    struct timespec ts;
-    struct tm tm;
     size_t n = 0;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    /* The one RFC 3339 writer (base/timefmt.h), as every time abstat shows. */
+    ab_time_format_rfc3339(ab_now_ms(), stamp, sizeof stamp);
     if (format == AB_LOG_JSON) {
-        put(line, sizeof line, &n, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"", stamp,
-            ts.tv_nsec / 1000000L, tag);
+        put(line, sizeof line, &n, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", stamp, tag);
         put_escaped(line, sizeof line - 64, &n, msg, 1);
         put(line, sizeof line, &n, "\"");
         if (json_fields && n + strlen(json_fields) + 48 < sizeof line)
@@ -178,7 +161,7 @@ static void emit(ab_log_level level, const char *msg, unsigned long long suppres
         if (suppressed) put(line, sizeof line, &n, ",\"suppressed\":%llu", suppressed);
         put(line, sizeof line, &n, "}\n");
     } else {
-        put(line, sizeof line, &n, "%s.%03ldZ %s ", stamp, ts.tv_nsec / 1000000L, tag);
+        put(line, sizeof line, &n, "%s %s ", stamp, tag);
         put_escaped(line, sizeof line - 64, &n, msg, 0);
         if (suppressed) put(line, sizeof line, &n, " (%llu similar messages suppressed)", suppressed);
         put(line, sizeof line, &n, "\n");
@@ -240,16 +223,16 @@ unsigned long long ab_log_suppressed_total(void)
 
 void ab_log_limited(ab_log_limit *lim, ab_log_level level, const char *fmt, ...)
 {
-    struct timespec ts;
+    long long second;
     unsigned long long dropped = 0;
     int write;
     va_list ap;
 
     if (level < current) return;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    second = (long long)(ab_mono_ns() / 1000000000);
     pthread_mutex_lock(&limit_lock);
-    if (lim->second != (long long)ts.tv_sec) {
-        lim->second = (long long)ts.tv_sec;
+    if (lim->second != second) {
+        lim->second = second;
         lim->lines = 0;
     }
     write = lim->lines < AB_LOG_BURST;

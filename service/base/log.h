@@ -48,7 +48,7 @@ void ab_log_request(const char *method, const char *path, int status, double ms,
  * AB_LOG_BURST lines a second; the next line let through after some were
  * dropped ends in "(K similar messages suppressed)" (json: a "suppressed"
  * field). For every line that a client can cause once per event or per
- * request (SPEC 9: no log flood). */
+ * request (README "Storage and durability, Security": no log flood). */
 #define AB_LOG_BURST 5
 typedef struct {
     long long second;        /* the current one-second window */

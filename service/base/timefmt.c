@@ -1,5 +1,5 @@
 /* timefmt.c — RFC 3339 timestamps to and from epoch milliseconds (pure calendar arithmetic). */
-#include "core/event.h"
+#include "base/timefmt.h"
 
 #include <inttypes.h>
 #include <stdio.h>

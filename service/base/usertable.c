@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/probe.h"
+
 /* ---- SipHash-2-4 ----------------------------------------------------------
  * Written from the algorithm description of Aumasson and Bernstein,
  * "SipHash: a fast short-input PRF" (2012): four 64-bit words of state
@@ -85,59 +87,12 @@ uint64_t ab_hash(const void *data, size_t len)
     return h ? h : 1; /* 0 marks an empty slot in the tables */
 }
 
-/* ---- Shared probing arithmetic ------------------------------------------ */
-
-#define MIN_CAP 16u
-
-/* A final mix before taking the low bits: ab_hash keys are uniform already,
- * but the tables also take arbitrary keys (tests, future callers) and keys
- * that differ only in their high bits would otherwise pile into one probe
- * run. One xor-shift-multiply round (MurmurHash3's finaliser half) costs a
- * multiply per probe. */
-static inline size_t home_slot(uint64_t key, size_t mask)
-{
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdULL;
-    key ^= key >> 33;
-    return (size_t)key & mask;
-}
+/* ---- Probing: base/probe.h, shared with ptrmap.c ----------------------- */
 
 /* 0 is the empty marker, so 0 is stored as 1, as ab_hash does. */
 static inline uint64_t fix_key(uint64_t key)
 {
     return key ? key : 1;
-}
-
-/* Largest count a table of cap slots holds: load factor 0.75. Linear
- * probing's expected probe lengths are still short there (about 2.5 for a
- * hit, 8.5 for a miss) and at 10 M users the table is then 16 Mi slots,
- * 27 bytes a user. */
-static inline size_t max_count(size_t cap)
-{
-    return cap - cap / 4;
-}
-
-/* Smallest power-of-two capacity >= cur (or MIN_CAP) that holds need
- * entries of size bytes; 0 when that cannot be represented. */
-static size_t cap_for(size_t cur, size_t need, size_t size)
-{
-    size_t cap = cur ? cur : MIN_CAP;
-    while (max_count(cap) < need) {
-        if (cap > SIZE_MAX / 2 / size) return 0;
-        cap *= 2;
-    }
-    return cap;
-}
-
-/* The capacity a table of cap slots (count used) needs for n more entries
- * of size bytes: 0 when it has room already, SIZE_MAX when it cannot be
- * represented. One rule for reserving and for pricing a reservation. */
-static size_t grown_cap(size_t cap, size_t count, size_t n, size_t size)
-{
-    if (n > SIZE_MAX - count) return SIZE_MAX;
-    if (cap && count + n <= max_count(cap)) return 0;
-    size_t c = cap_for(cap, count + n, size);
-    return c ? c : SIZE_MAX;
 }
 
 /* ---- User table ---------------------------------------------------------- */
@@ -152,7 +107,7 @@ ab_user *ab_usertable_find(ab_usertable *t, uint64_t key)
     if (!t->count) return NULL;
     key = fix_key(key);
     size_t mask = t->cap - 1;
-    for (size_t i = home_slot(key, mask);; i = (i + 1) & mask) {
+    for (size_t i = ab_probe_home(key, mask);; i = (i + 1) & mask) {
         ab_user *u = &t->slots[i];
         if (u->key == key) return u;
         if (!u->key) return NULL; /* the load cap guarantees an empty slot */
@@ -161,7 +116,7 @@ ab_user *ab_usertable_find(ab_usertable *t, uint64_t key)
 
 void ab_usertable_prefetch(const ab_usertable *t, uint64_t key)
 {
-    if (t->cap) __builtin_prefetch(&t->slots[home_slot(fix_key(key), t->cap - 1)], 1, 1);
+    if (t->cap) __builtin_prefetch(&t->slots[ab_probe_home(fix_key(key), t->cap - 1)], 1, 1);
 }
 
 /* Moves every user into a fresh array of new_cap slots. The old array is
@@ -174,7 +129,7 @@ static int usertable_rehash(ab_usertable *t, size_t new_cap)
     for (size_t j = 0; j < t->cap; j++) {
         const ab_user *u = &t->slots[j];
         if (!u->key) continue;
-        size_t i = home_slot(u->key, mask);
+        size_t i = ab_probe_home(u->key, mask);
         while (slots[i].key) i = (i + 1) & mask;
         slots[i] = *u;
     }
@@ -186,14 +141,14 @@ static int usertable_rehash(ab_usertable *t, size_t new_cap)
 
 int ab_usertable_reserve(ab_usertable *t, size_t n)
 {
-    size_t cap = grown_cap(t->cap, t->count, n, sizeof(ab_user));
+    size_t cap = ab_probe_grown_cap(t->cap, t->count, n, sizeof(ab_user));
     if (cap == SIZE_MAX) return -1;
     return cap ? usertable_rehash(t, cap) : 0;
 }
 
 size_t ab_usertable_reserve_cost(const ab_usertable *t, size_t n)
 {
-    size_t cap = grown_cap(t->cap, t->count, n, sizeof(ab_user));
+    size_t cap = ab_probe_grown_cap(t->cap, t->count, n, sizeof(ab_user));
     return cap == SIZE_MAX ? SIZE_MAX : cap * sizeof(ab_user);
 }
 
@@ -202,7 +157,7 @@ ab_user *ab_usertable_insert(ab_usertable *t, uint64_t key, uint8_t variant)
     if (ab_usertable_reserve(t, 1) < 0) return NULL;
     key = fix_key(key);
     size_t mask = t->cap - 1;
-    size_t i = home_slot(key, mask);
+    size_t i = ab_probe_home(key, mask);
     while (t->slots[i].key) i = (i + 1) & mask;
     ab_user *u = &t->slots[i];
     u->key = key;
@@ -220,11 +175,11 @@ double ab_usertable_revenue(const ab_usertable *t, const ab_user *u)
 }
 
 /* The revenue capacity that holds need totals: doubling from the current
- * one (or MIN_CAP); 0 when need is past UINT32_MAX (index 0 means "none",
+ * one (or AB_PROBE_MIN_CAP); 0 when need is past UINT32_MAX (index 0 means "none",
  * so at most UINT32_MAX users have values). */
 static uint32_t revenue_cap_for(uint32_t cur, size_t need)
 {
-    uint64_t cap = cur ? cur : MIN_CAP;
+    uint64_t cap = cur ? cur : AB_PROBE_MIN_CAP;
     if (need > UINT32_MAX) return 0;
     while (cap < need) cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
 #if SIZE_MAX / 8 < UINT32_MAX /* only where size_t is narrower than 35 bits */
@@ -293,7 +248,7 @@ void ab_keyset_init(ab_keyset *s)
 static size_t keyset_slot(const ab_keyset *s, uint64_t key)
 {
     size_t mask = s->cap - 1;
-    size_t i = home_slot(key, mask);
+    size_t i = ab_probe_home(key, mask);
     while (s->slots[i] && s->slots[i] != key) i = (i + 1) & mask;
     return i;
 }
@@ -313,7 +268,7 @@ static int keyset_rehash(ab_keyset *s, size_t new_cap)
     for (size_t j = 0; j < s->cap; j++) {
         uint64_t k = s->slots[j];
         if (!k) continue;
-        size_t i = home_slot(k, mask);
+        size_t i = ab_probe_home(k, mask);
         while (slots[i]) i = (i + 1) & mask;
         slots[i] = k;
     }
@@ -325,14 +280,14 @@ static int keyset_rehash(ab_keyset *s, size_t new_cap)
 
 int ab_keyset_reserve(ab_keyset *s, size_t n)
 {
-    size_t cap = grown_cap(s->cap, s->count, n, sizeof(uint64_t));
+    size_t cap = ab_probe_grown_cap(s->cap, s->count, n, sizeof(uint64_t));
     if (cap == SIZE_MAX) return -1;
     return cap ? keyset_rehash(s, cap) : 0;
 }
 
 size_t ab_keyset_reserve_cost(const ab_keyset *s, size_t n)
 {
-    size_t cap = grown_cap(s->cap, s->count, n, sizeof(uint64_t));
+    size_t cap = ab_probe_grown_cap(s->cap, s->count, n, sizeof(uint64_t));
     return cap == SIZE_MAX ? SIZE_MAX : cap * sizeof(uint64_t);
 }
 

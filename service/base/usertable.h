@@ -18,7 +18,8 @@ typedef struct {
 
 #define AB_USER_NPS 0x80u
 
-/* Linear probing over a power-of-two array, grown x2 past a load of 0.75.
+/* Linear probing over a power-of-two array, grown x2 past a load of 0.75
+ * (base/probe.h: the same arithmetic as ptrmap.h, compact slots here).
  * Keys are hashes already, so growing never touches the user ids again.
  * Not thread-safe: one writer at a time, as for the experiment it serves.
  * Keys 0 and 1 are the same key to these tables (0 marks an empty slot). */

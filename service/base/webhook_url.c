@@ -16,11 +16,14 @@ static size_t scheme_len(const char *s, size_t len, int *tls)
     return 0;
 }
 
-const char *ab_webhook_url_problem(const char *s, size_t len)
+/* The one parse of a webhook URL: why it is not usable, or NULL with *out
+ * filled (out may be NULL). */
+static const char *parse(const char *s, size_t len, ab_webhook_parts *out)
 {
-    const char *p, *end, *host_end, *q;
+    const char *p, *end, *host, *host_end, *q;
     int tls;
     size_t sl;
+    unsigned long port = 0;
     if (len > AB_WEBHOOK_URL_MAX) return "must be at most 2048 bytes";
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -32,15 +35,18 @@ const char *ab_webhook_url_problem(const char *s, size_t len)
         return "must be an http:// or https:// URL (https://host[:port]/path)";
     p = s + sl;
     end = p + strcspn(p, "/?#");
+    if (end > s + len) end = s + len;
     if (memchr(p, '@', (size_t)(end - p))) return "must not contain user credentials";
     if (p < end && *p == '[') {
         q = memchr(p, ']', (size_t)(end - p));
         if (!q || q == p + 1) return "has an invalid IPv6 host";
         for (const char *h = p + 1; h < q; h++)
             if (!strchr("0123456789abcdefABCDEF:.", *h)) return "has an invalid IPv6 host";
+        host = p + 1;
         host_end = q + 1;
         if (host_end < end && *host_end != ':') return "has an invalid host";
     } else {
+        host = p;
         host_end = p;
         while (host_end < end && *host_end != ':') {
             char c = *host_end;
@@ -52,7 +58,6 @@ const char *ab_webhook_url_problem(const char *s, size_t len)
         if (host_end == p) return "must name a host";
     }
     if (host_end < end) {
-        unsigned long port = 0;
         q = host_end + 1;
         if (q == end || end - q > 5) return "must have a port from 1 to 65535";
         for (; q < end; q++) {
@@ -61,7 +66,33 @@ const char *ab_webhook_url_problem(const char *s, size_t len)
         }
         if (port < 1 || port > 65535) return "must have a port from 1 to 65535";
     }
+    if (out) {
+        /* host_end is past ']' for IPv6: the name to connect to has no brackets. */
+        size_t hlen = (size_t)((*p == '[' ? host_end - 1 : host_end) - host);
+        const char *path = end, *frag = memchr(end, '#', (size_t)(s + len - end));
+        size_t tlen = (size_t)((frag ? frag : s + len) - path);
+        if (hlen >= sizeof out->host) return "has a host name over 255 bytes";
+        out->tls = tls;
+        out->port = port ? (int)port : tls ? 443 : 80;
+        snprintf(out->host, sizeof out->host, "%.*s", (int)hlen, host);
+        snprintf(out->authority, sizeof out->authority, "%.*s", (int)(end - p), p);
+        snprintf(out->target, sizeof out->target, "%s%.*s", *path == '/' ? "" : "/", (int)tlen,
+                 path);
+    }
     return NULL;
+}
+
+const char *ab_webhook_url_problem(const char *s, size_t len)
+{
+    ab_webhook_parts parts;
+    /* The full parse, so that a URL is refused here for every reason a
+     * delivery would fail to take it apart. */
+    return parse(s, len, &parts);
+}
+
+int ab_webhook_url_split(const char *url, ab_webhook_parts *out)
+{
+    return parse(url, strlen(url), out) ? -1 : 0;
 }
 
 /* Start of the authority (after "scheme://"), skipping any userinfo;

@@ -12,6 +12,21 @@
  * the rule: experiments are checked with it and deliveries use it. */
 const char *ab_webhook_url_problem(const char *s, size_t len);
 
+/* A usable webhook URL taken apart for a delivery: the parse that
+ * ab_webhook_url_problem checks, so that what PUT accepts is exactly what
+ * a delivery can send to. */
+typedef struct {
+    int tls;                 /* https:// (any case) */
+    char host[256];          /* name or address to connect to; IPv6 without brackets */
+    int port;                /* the URL's, or 443 / 80 */
+    char authority[272];     /* the Host header: host[:port] as written, brackets kept */
+    char target[AB_WEBHOOK_URL_MAX + 2]; /* path ("/" when empty) and ?query, no #fragment */
+} ab_webhook_parts;
+
+/* Fills *out from url (NUL-terminated). 0, or -1 when
+ * ab_webhook_url_problem names a problem. */
+int ab_webhook_url_split(const char *url, ab_webhook_parts *out);
+
 /* scheme://host[:port]/path, without userinfo, query or fragment: what
  * logs show. Writes at most size bytes. */
 void ab_webhook_url_for_log(const char *url, char *buf, size_t size);

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-/* Exit codes of SPEC section 8. */
+/* Exit codes of README "The command line". */
 enum {
     AB_CHECK_SHIP = 0,
     AB_CHECK_RUNNING = 1,

@@ -1,5 +1,5 @@
 /* main_abstat.c — the abstat command line: the CI gate and offline
- * calculators for people and CI (SPEC section 8). */
+ * calculators for people and CI (README "The command line"). */
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -16,8 +16,9 @@
 #include "base/error.h"
 #include "json/sample_size_json.h"
 #include "base/version.h"
+#include "core/defaults.h"
 
-/* Exit codes shared with `abstat check` (SPEC section 8). */
+/* Exit codes shared with `abstat check` (README "The command line"). */
 enum { EXIT_USAGE = 4 };
 
 #define MAX_INPUT (64u * 1024u * 1024u)
@@ -44,14 +45,18 @@ static void sample_size_help(FILE *fp)
           "  --baseline P     the control's expected conversion rate, above 0 and below 1\n"
           "                   (required)\n"
           "  --mde M          the minimum detectable effect, relative to the baseline: 0.1\n"
-          "                   or 10% is +10 %, -5% a drop (required)\n"
-          "  --alpha A        significance level, two-sided (default: 0.05)\n"
-          "  --power P        chance of detecting an effect of M when there is one\n"
-          "                   (default: 0.8)\n"
-          "  --variants K     arms including the control, 2 to 64 (default: 2)\n"
-          "  --correction C   holm, bonferroni, bh or none, over the K - 1 comparisons\n"
-          "                   with the control (default: holm)\n"
-          "  --daily-users N  users entering the experiment a day (default: none, no days)\n"
+          "                   or 10% is +10 %, -5% a drop (required)\n",
+          fp);
+    /* The defaults the daemon applies (core/defaults.h), not a copy of them. */
+    fprintf(fp,
+            "  --alpha A        significance level, two-sided (default: %g)\n"
+            "  --power P        chance of detecting an effect of M when there is one\n"
+            "                   (default: %g)\n"
+            "  --variants K     arms including the control, 2 to 64 (default: 2)\n"
+            "  --correction C   holm, bonferroni, bh or none, over the K - 1 comparisons\n"
+            "                   with the control (default: %s)\n",
+            AB_DEFAULT_ALPHA, AB_DEFAULT_POWER, ab_correction_name(AB_DEFAULT_CORRECTION));
+    fputs("  --daily-users N  users entering the experiment a day (default: none, no days)\n"
           "  --json           print the /v1/sample-size answer instead of the sentence\n"
           "  --help           this text\n",
           fp);

@@ -41,7 +41,7 @@ static double arm_size(const ab_evaluation *ev, size_t i)
 
 /* The guardrails of this evaluation: the configured ones, or each metric
  * other than the primary that has data. */
-static void pick_guardrails(const ab_experiment_config *c, const ab_exp_state *s,
+static void pick_guardrails(const ab_experiment_config *c, const ab_counts *s,
                             ab_guardrail *out, size_t *n)
 {
     int revenue = 0, nps = 0, conv = 0;
@@ -68,7 +68,7 @@ static void pick_guardrails(const ab_experiment_config *c, const ab_exp_state *s
 static void build_opts(const ab_live *e, const ab_guardrail *guards, size_t nguards,
                        ab_evaluation *ev)
 {
-    const ab_exp_state *s = &e->state;
+    const ab_counts *s = &e->state;
     memset(&ev->opts, 0, sizeof ev->opts);
     ev->opts.cmp.alpha = e->cfg.alpha;
     ev->opts.cmp.method = e->cfg.method;
@@ -282,7 +282,7 @@ static void warn(ab_evaluation *ev, const char *fmt, ...)
 /* data_quality.warnings: what makes the data doubtful, in plain words. */
 static void data_warnings(const ab_live *e, ab_evaluation *ev)
 {
-    const ab_exp_state *s = &e->state;
+    const ab_counts *s = &e->state;
     double users = 0, conversions = 0, resp[AB_MAX_ARMS];
     ab_chisq_result chi;
     size_t k = e->cfg.k;
@@ -360,7 +360,7 @@ static void decide(const ab_live *e, const ab_evaluation *ev, double min_users,
 ab_status ab_evaluate(ab_live *e, int64_t now_ms, ab_evaluation *ev)
 {
     const ab_experiment_config *c = &e->cfg;
-    const ab_exp_state *s = &e->state;
+    const ab_counts *s = &e->state;
     ab_monitor_arm mon[AB_MAX_ARMS];
     ab_monitor_exp watch = e->watch;
     ab_guardrail guards[AB_EVAL_GUARDS];

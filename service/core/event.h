@@ -1,14 +1,11 @@
-/* event.h — one parsed, validated event and the parsing of ingest bodies
- * (SPEC section 4): a JSON object, an array of objects, or NDJSON. */
+/* event.h — one validated event (README "Events"), the limits on its fields and the ts window. */
 #ifndef ABSTAT_EVENT_H
 #define ABSTAT_EVENT_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/arena.h"
-#include "base/error.h"
+#include "base/timefmt.h" /* ts: RFC 3339 or epoch milliseconds */
 #include "core/experiment.h"
 #include "core/phase.h"
 
@@ -49,10 +46,20 @@ typedef struct {
     size_t nerr_total;         /* errors found */
 } ab_event_batch;
 
-/* The latest time RFC 3339 can write: 9999-12-31T23:59:59.999Z. */
-#define AB_TS_MAX_MS 253402300799999LL
+/* ---- the limits of one event's fields: their one home -------------------- */
 
-/* ---- the ts window (SPEC section 4): every limit on an event's time ------
+/* The longest user id (README "Events"): events and assignment alike. */
+#define AB_USER_MAX 256
+/* The longest idempotency key ("id"); replay and the store keep the same. */
+#define AB_EVENT_ID_MAX 128
+/* Largest revenue of one conversion: above any real order in any currency's
+ * smallest unit, small enough that per-user sums (of up to 2^53 events) and
+ * their squares (over up to 2^53 users) stay far from overflowing. */
+#define AB_EVENT_VALUE_MAX 1e20
+/* The highest NPS score. */
+#define AB_EVENT_SCORE_MAX 10
+
+/* ---- the ts window (README "Events"): every limit on an event's time ------
  * A ts a sender may give lies between a floor and a few minutes after the
  * request's arrival. The floor is 2000-01-01 for senders that may backfill
  * history (an admin token, or a daemon without tokens), and 72 hours before
@@ -85,46 +92,9 @@ typedef struct {
  * before now_ms. */
 ab_ts_window ab_ts_window_at(int64_t now_ms, int may_backfill);
 
-/* Parses body (len bytes) into events allocated from arena. window gives
- * the arrival time (the ts of events without one) and the range of ts
- * accepted. Every event is validated (fields, types, lengths, experiment
- * known and running, variant known, phase, score, finite value, ts in the
- * window; unknown keys are rejected; JSON null counts as an absent key).
- * Returns 0 when all events are valid: batch->events[0..n) are then usable
- * until the arena is reset (user/id copied into it).
- * Returns -1 when the body is not JSON/NDJSON at all or any event is
- * invalid: then err says why (400; batch->n is 0) and batch->errors lists up
- * to max_errors per-index errors (nerr_total counts them all). The index of
- * an event is its position in the array, its line among the non-blank lines
- * of NDJSON, or 0 for a single object. An empty body or array is "no
- * events". More than max_events events: err->status 413, nothing parsed
- * further. Out of memory: 500. Thread-safe when lookup is; lookup is asked
- * again only when the experiment id differs from the previous event's. */
-int ab_event_parse_body(const char *body, size_t len, const ab_ts_window *window,
-                        ab_experiment_lookup lookup, void *lookup_ctx, size_t max_events,
-                        size_t max_errors, ab_arena *arena, ab_event_batch *batch,
-                        ab_error *err);
-
-/* The longest user id (SPEC section 4): events and assignment alike. */
-#define AB_USER_MAX 256
 /* The one length rule for a user id of len bytes, 1 to AB_USER_MAX: 0, or
  * -1 with why in msg (cap bytes). (Users read from JSON are valid UTF-8
  * without NUL already; other callers check that themselves.) */
 int ab_event_user_check(size_t len, char *msg, size_t cap);
-
-/* Whether ab_event_parse_body may use its fast scanner for plain events
- * (default 1). Tests set 0 to check that jansson alone gives the same
- * results; never changed while parsing. */
-extern int ab_event_fast_scan;
-
-/* RFC 3339 ("2026-11-22T10:00:00Z", "...+01:00", fractional seconds) to
- * epoch milliseconds; 't', 'z' and a space for 'T' are accepted, the
- * fraction is truncated to milliseconds, a leap second :60 reads as :59.999.
- * Dates are checked (no February 30th, hours < 24). Years 0000-9999, so the
- * result may be negative. Returns 0 or -1. */
-int ab_time_parse_rfc3339(const char *s, size_t len, int64_t *ms);
-
-/* Epoch milliseconds to "2026-11-22T10:00:00.000Z" (buf >= 32 bytes). */
-void ab_time_format_rfc3339(int64_t ms, char *buf, size_t len);
 
 #endif

@@ -1,16 +1,13 @@
-/* experiment.h — an experiment's configuration (SPEC section 3): parsed
- * and validated from a PUT body, rendered back, compared for structure and
- * for its test definition. */
+/* experiment.h — an experiment's configuration (README "Experiments"): the model, its validation rules, structure and test definition (json/experiment_json.h reads and renders it). */
 #ifndef ABSTAT_EXPERIMENT_H
 #define ABSTAT_EXPERIMENT_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "abstat/stats.h"
-#include "core/analysis.h"
 #include "base/error.h"
+#include "core/analysis.h"
 #include "core/phase.h"
 
 #define AB_ID_MAX 64         /* ^[a-z0-9][a-z0-9._-]{0,63}$ */
@@ -19,8 +16,10 @@
  * AB_VARIANT_NAME_MAX bytes) per factor, joined by '/'. Variant names given
  * in "variants" stay within AB_VARIANT_NAME_MAX. */
 #define AB_VARIANT_CELL_MAX (AB_MAX_FACTORS * (AB_VARIANT_NAME_MAX + 1) - 1)
+#define AB_DESCRIPTION_MAX 1024
+#define AB_MIN_DAYS_MAX 3650.0 /* ten years: anything longer is a typo */
 
-/* A metric a winner must not harm (SPEC section 3, "guardrails"). */
+/* A metric a winner must not harm (README "Experiments", "guardrails"). */
 #define AB_MAX_GUARDRAILS 8
 typedef struct {
     ab_metric metric;
@@ -29,6 +28,17 @@ typedef struct {
                                   * value: 0.02 lets the variant be 2 % worse */
 } ab_guardrail;
 
+/* One factor of a multivariate test: its name and its levels (as many as
+ * design.levels[f] says). */
+typedef struct {
+    char *name;                  /* owned */
+    char *levels[AB_MAX_ARMS];   /* owned */
+} ab_factor;
+
+/* ab_experiment_config: what a PUT says, validated, defaults filled in —
+ * the configuration and nothing of the daemon's state. The one type of
+ * it: the registry's live experiment (core/registry.h, ab_live) owns one
+ * together with the counts, and the store keeps it as its JSON rendering. */
 typedef struct {
     char id[AB_ID_MAX + 1];
     char *description;           /* owned, never NULL after parse */
@@ -38,7 +48,8 @@ typedef struct {
     double weights[AB_MAX_ARMS]; /* normalised to sum 1 */
     int factorial;               /* variants come from factors */
     ab_design design;            /* when factorial */
-    json_t *factors;             /* owned copy of the factors array, or NULL */
+    ab_factor *factors;          /* owned: design.nfactors of them when factorial,
+                                  * else NULL (most experiments: no room for them) */
     ab_metric metric;
     double alpha, power, mde;
     double baseline;             /* NaN when null: use the observed control */
@@ -59,24 +70,50 @@ typedef struct {
  * experiment id. */
 int ab_experiment_id_valid(const char *id, size_t len);
 
-/* Parses and validates a PUT body for experiment `id` into *out (which the
- * caller later frees with ab_experiment_free). Defaults of SPEC section 3
- * fill what is absent. On error returns -1, err names the field (400), and
- * *out holds nothing to free. */
-int ab_experiment_parse(const char *id, const json_t *body, ab_experiment_config *out,
-                        ab_error *err);
+/* Zeroes *cfg, sets id (valid, checked by the caller) and every default
+ * of README "Experiments" (core/defaults.h). */
+void ab_experiment_defaults(ab_experiment_config *cfg, const char *id);
 
-/* New reference: the full configuration as a JSON object (every key of the
- * PUT body, defaults filled in, baseline/webhook null when unset), suitable
- * for storing and for parsing back with ab_experiment_parse. */
-json_t *ab_experiment_to_json(const ab_experiment_config *cfg);
+/* Why a variant, factor or level name cannot be used, or NULL. Names end
+ * up in URLs, logs and CSV headers, so control characters are out;
+ * no_slash: '/' is reserved for joining factor levels into cell names. */
+const char *ab_experiment_name_problem(const char *s, size_t len, int no_slash);
 
-/* 1 when variants, factors and weights are the same (SPEC: these cannot
+/* Sets the variants from the factors already in cfg->factors and
+ * cfg->design (every combination of levels, first factor varying slowest,
+ * so that cell c matches ab_design's row-major order). -1 with err: too
+ * many cells (400) or out of memory (500). */
+int ab_experiment_make_cells(ab_experiment_config *cfg, ab_error *err);
+
+/* Sets the weights from raw (cfg->k positive finite numbers), normalised
+ * to sum 1; raw NULL: equal weights. -1 with err (400) naming the weight. */
+int ab_experiment_set_weights(ab_experiment_config *cfg, const double *raw, ab_error *err);
+
+/* The range rules of the settings read so far, each called as soon as its
+ * field is read so that errors come in the order of the fields. 0, or -1
+ * with err (400). */
+int ab_experiment_check_mde(const ab_experiment_config *cfg, ab_error *err);
+/* cfg->baseline given (not NaN), against the metric and the mde. */
+int ab_experiment_check_baseline(const ab_experiment_config *cfg, ab_error *err);
+int ab_experiment_check_tuning(const ab_experiment_config *cfg, ab_error *err);
+
+/* The margin of a guardrail: from 0 to below 1. */
+int ab_guardrail_check_margin(double margin, const char *where, ab_error *err);
+/* Appends g (with the primary metric and phase set already) to cfg's
+ * guardrails: not the primary itself, not a duplicate, at most
+ * AB_MAX_GUARDRAILS. where names it in errors. */
+int ab_experiment_add_guardrail(ab_experiment_config *cfg, const ab_guardrail *g,
+                                const char *where, ab_error *err);
+/* Whether a and b watch the same metric (revenue and NPS count every
+ * user: only a conversion guardrail has a phase). */
+int ab_guardrail_same(const ab_guardrail *a, const ab_guardrail *b);
+
+/* 1 when variants, factors and weights are the same (README "Changing an experiment that has events": these cannot
  * change once events exist), else 0. */
 int ab_experiment_same_structure(const ab_experiment_config *a,
                                  const ab_experiment_config *b);
 
-/* The test definition (SPEC section 3): metric, phase, alpha, method,
+/* The test definition (README "Experiments"): metric, phase, alpha, method,
  * sequential_tuning, correction, mde, baseline, power, guardrails. Once
  * events exist it changes only with "restart_monitoring": true. */
 #define AB_DEFINITION_FIELDS 10
@@ -88,28 +125,6 @@ int ab_experiment_same_structure(const ab_experiment_config *a,
 size_t ab_experiment_definition_diff(const ab_experiment_config *a,
                                      const ab_experiment_config *b,
                                      const char *fields[AB_DEFINITION_FIELDS]);
-
-/* New reference: the entry of an experiment's `changes` for a monitoring
- * restart at at_ms from config old to cur: {"at": RFC 3339, "fields":
- * [...], "old": {field: value}, "new": {field: value}, "restart_monitoring":
- * true}, values as ab_experiment_to_json renders them. NULL when out of
- * memory. */
-json_t *ab_experiment_change_entry(const ab_experiment_config *old,
-                                   const ab_experiment_config *cur, int64_t at_ms);
-
-/* Takes the request option "restart_monitoring" out of a PUT body (it is
- * not part of the config): *restart 1 for true, 0 for false, null or
- * absent. A value of another type is an error (400). */
-int ab_experiment_take_restart(json_t *body, int *restart, ab_error *err);
-
-/* Takes out of a PUT body the read-only fields that GET adds to the config
- * (status, created_at, monitoring_since, changes, events, users), so that
- * what GET answered can be PUT back. Their values are ignored but for
- * status: *stopped is 1 for "stopped", 0 for "running", -1 when absent or
- * null, for the caller to compare with the experiment's (a PUT never stops
- * or starts one); another value is an error (400). "id" stays: the parser
- * checks it against the path. */
-int ab_experiment_take_readonly(json_t *body, int *stopped, ab_error *err);
 
 /* Index of variant `name` (len bytes), or -1. */
 int ab_experiment_variant_index(const ab_experiment_config *cfg, const char *name,

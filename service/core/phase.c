@@ -1,4 +1,4 @@
-/* phase.c — journey phase names and aliases (SPEC section 2). */
+/* phase.c — journey phase names and aliases (README "Journey phases"). */
 #include "core/phase.h"
 
 #include <stdio.h>

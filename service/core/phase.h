@@ -16,7 +16,7 @@ typedef enum {
 /* Canonical name of a phase ("decision"); static, never NULL for a valid phase. */
 const char *ab_phase_name(ab_phase p);
 
-/* Parses a canonical name or an alias of SPEC section 2, case-insensitively
+/* Parses a canonical name or an alias of README "Journey phases", case-insensitively
  * (Dutch names included, "ORIËNTATIE" too). len is the byte length of s,
  * which need not be NUL-terminated. Returns 0 and sets *out, or -1. */
 int ab_phase_parse(const char *s, size_t len, ab_phase *out);

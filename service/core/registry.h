@@ -5,11 +5,12 @@
 
 #include <stdint.h>
 
+#include "base/ptrmap.h"
 #include "core/experiment.h"
 #include "core/state.h"
 #include "core/verdict.h"
 
-/* Monitoring of one arm across evaluations (SPEC section 6). The evidence
+/* Monitoring of one arm across evaluations (README "Statistics"). The evidence
  * counts only from the first evaluation at which the arm is ready
  * (min_days and min_users met): earlier looks must not decide. */
 typedef struct {
@@ -33,17 +34,26 @@ typedef struct {
 
 struct ab_evaluation;
 
+/* The names of an experiment, one meaning each:
+ *   ab_experiment_config (experiment.h): its settings, as PUT gives them;
+ *   ab_counts (state.h): what its events add up to;
+ *   ab_live (here): the experiment as the daemon holds it — one config,
+ *     its counts and its monitoring state, owned by the registry;
+ *   ab_store_experiment (store/store.h): its stored row, the config as
+ *     JSON text (json/experiment_json.h renders and reads it back). */
 typedef struct {
     int64_t key;                 /* store key */
     ab_experiment_config cfg;
     int stopped;
     int64_t created_ms;
-    ab_exp_state state;
+    ab_counts state;
     double pending;              /* events in the open, uncommitted batch */
     ab_monitor_arm mon[AB_MAX_ARMS];
     ab_monitor_exp watch;
     int64_t monitoring_since_ms; /* when the current test definition began; 0 = creation */
-    json_t *changes;             /* owned array of test-definition changes (SPEC 3) */
+    void *changes;               /* owned: the JSON array of test-definition changes
+                                  * (README "Experiments") that json/ builds, or NULL for none;
+                                  * opaque here, freed by the ab_live_changes_free hook */
     int dirty;                   /* counts or config changed since the last evaluation */
     int mon_unsaved;             /* monitoring state newer than the store's */
     struct ab_evaluation *cache; /* the last evaluation (owned), valid while !dirty;
@@ -52,10 +62,9 @@ typedef struct {
     int64_t read_ms;             /* when results or decision were last read */
 } ab_live;
 
-typedef struct {
-    ab_live **slots;
-    size_t cap, count;
-} ab_registry;
+/* The live experiments by the hash of their id (base/ptrmap.h): cap and
+ * count are the map's, and ab_registry_at(r, i) for i < cap iterates. */
+typedef ab_ptrmap ab_registry;
 
 void ab_registry_init(ab_registry *r);
 /* The experiment with this id (len bytes), or NULL. Borrowed. */
@@ -72,6 +81,11 @@ void ab_registry_free(ab_registry *r);
  * out of memory (cfg is then still the caller's). */
 ab_live *ab_live_new(ab_experiment_config *cfg, int64_t key, int stopped, int64_t created_ms);
 void ab_live_free(ab_live *e);
+
+/* How ab_live_free frees a live experiment's `changes`: set once at start
+ * (ab_json_release of json/jsonout.h) before any is set; the domain does
+ * not know JSON. */
+void ab_live_changes_free(void (*release)(void *changes));
 
 /* Forgets every variant's and the experiment's monitoring state (running
  * minima, intervals, statuses, significant_since, SRM alert, frozen plan):

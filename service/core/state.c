@@ -1,4 +1,4 @@
-/* state.c — SPEC section 4's counting rules applied to one experiment's
+/* state.c — README "Events"'s counting rules applied to one experiment's
  * events in arrival order (see state.h). */
 #include "core/state.h"
 
@@ -10,13 +10,13 @@
 static ab_arm_counts zero_arms[AB_MAX_ARMS];
 static double zero_comp[AB_MAX_ARMS];
 
-static void point_at_zeros(ab_exp_state *s)
+static void point_at_zeros(ab_counts *s)
 {
     s->arms = zero_arms;
     s->rev_comp = s->rev2_comp = zero_comp;
 }
 
-static int has_arms(const ab_exp_state *s)
+static int has_arms(const ab_counts *s)
 {
     return s->arms != zero_arms;
 }
@@ -27,7 +27,7 @@ static size_t arms_bytes(size_t k)
 }
 
 /* The per-arm block, before the first count moves. 0, or -1. */
-static int alloc_arms(ab_exp_state *s)
+static int alloc_arms(ab_counts *s)
 {
     size_t k = s->k ? s->k : 1;
     char *b;
@@ -39,7 +39,7 @@ static int alloc_arms(ab_exp_state *s)
     return 0;
 }
 
-void ab_state_init(ab_exp_state *s, size_t k)
+void ab_state_init(ab_counts *s, size_t k)
 {
     memset(s, 0, sizeof *s);
     s->k = k;
@@ -53,7 +53,7 @@ void ab_state_init(ab_exp_state *s, size_t k)
 /* Exposure: the first one places the user; later ones to the same variant
  * change nothing, to another are conflicts (the user stays where it was,
  * so its later conversions keep counting for its first variant). */
-static ab_apply_result apply_exposure(ab_exp_state *s, ab_user *u, uint64_t ukey,
+static ab_apply_result apply_exposure(ab_counts *s, ab_user *u, uint64_t ukey,
                                       const ab_event *ev)
 {
     if (ev->variant < 0 || (size_t)ev->variant >= s->k) return AB_APPLY_NOOP;
@@ -81,7 +81,7 @@ static void add_compensated(double *sum, double *c, double x)
     *sum = t;
 }
 
-void ab_state_arm(const ab_exp_state *s, size_t i, ab_arm_counts *out)
+void ab_state_arm(const ab_counts *s, size_t i, ab_arm_counts *out)
 {
     *out = s->arms[i];
     out->revenue.n = s->arms[i].users;
@@ -90,7 +90,7 @@ void ab_state_arm(const ab_exp_state *s, size_t i, ab_arm_counts *out)
     if (out->revenue.sumsq < 0) out->revenue.sumsq = 0; /* rounding below zero */
 }
 
-static ab_apply_result apply_conversion(ab_exp_state *s, ab_user *u, const ab_event *ev)
+static ab_apply_result apply_conversion(ab_counts *s, ab_user *u, const ab_event *ev)
 {
     if ((unsigned)ev->phase >= AB_PHASE_COUNT) return AB_APPLY_NOOP;
     if (!u) {
@@ -121,7 +121,7 @@ static ab_apply_result apply_conversion(ab_exp_state *s, ab_user *u, const ab_ev
 }
 
 /* NPS: the first answer of an exposed user counts, later ones do not. */
-static ab_apply_result apply_nps(ab_exp_state *s, ab_user *u, const ab_event *ev)
+static ab_apply_result apply_nps(ab_counts *s, ab_user *u, const ab_event *ev)
 {
     if (ev->score < 0 || ev->score > 10) return AB_APPLY_NOOP;
     if (!u) {
@@ -137,11 +137,11 @@ static ab_apply_result apply_nps(ab_exp_state *s, ab_user *u, const ab_event *ev
     return AB_APPLY_COUNTED;
 }
 
-/* The clock runs from exposures only (SPEC section 4): what an unexposed
+/* The clock runs from exposures only (README "Events"): what an unexposed
  * user sends says nothing about when the experiment ran, and a conversion's
  * ts (often the checkout's, or a replayed queue's) must not stretch it. A
  * repeat or conflicting exposure still shows the experiment running then. */
-static void exposure_clock(ab_exp_state *s, const ab_event *ev)
+static void exposure_clock(ab_counts *s, const ab_event *ev)
 {
     /* Duplicates and failures returned before; an exposure to a variant
      * out of range was ignored (AB_APPLY_NOOP) and shows nothing. */
@@ -150,12 +150,12 @@ static void exposure_clock(ab_exp_state *s, const ab_event *ev)
     if (ev->ts_ms > s->last_exposure_ms) s->last_exposure_ms = ev->ts_ms;
 }
 
-ab_apply_result ab_state_apply(ab_exp_state *s, const ab_event *ev)
+ab_apply_result ab_state_apply(ab_counts *s, const ab_event *ev)
 {
     return ab_state_apply_keyed(s, ev, ab_hash(ev->user, ev->user_len));
 }
 
-ab_apply_result ab_state_apply_keyed(ab_exp_state *s, const ab_event *ev, uint64_t ukey)
+ab_apply_result ab_state_apply_keyed(ab_counts *s, const ab_event *ev, uint64_t ukey)
 {
     /* Order matters for AB_APPLY_NOMEM leaving nothing changed: the id is
      * only looked up first, room for it is made next (a failure there
@@ -198,7 +198,7 @@ static size_t add_cost(size_t a, size_t b)
     return a == SIZE_MAX || b == SIZE_MAX || b > SIZE_MAX - a ? SIZE_MAX : a + b;
 }
 
-size_t ab_state_reserve_cost(const ab_exp_state *s, size_t users, size_t ids, size_t revenue)
+size_t ab_state_reserve_cost(const ab_counts *s, size_t users, size_t ids, size_t revenue)
 {
     size_t c = has_arms(s) ? 0 : arms_bytes(s->k ? s->k : 1);
     if (users > SIZE_MAX - s->held_users || ids > SIZE_MAX - s->held_ids ||
@@ -211,7 +211,7 @@ size_t ab_state_reserve_cost(const ab_exp_state *s, size_t users, size_t ids, si
     return c;
 }
 
-int ab_state_reserve(ab_exp_state *s, size_t users, size_t ids, size_t revenue)
+int ab_state_reserve(ab_counts *s, size_t users, size_t ids, size_t revenue)
 {
     if (users > SIZE_MAX - s->held_users || ids > SIZE_MAX - s->held_ids ||
         revenue > SIZE_MAX - s->held_revenue)
@@ -229,20 +229,20 @@ int ab_state_reserve(ab_exp_state *s, size_t users, size_t ids, size_t revenue)
     return 0;
 }
 
-void ab_state_release(ab_exp_state *s, size_t users, size_t ids, size_t revenue)
+void ab_state_release(ab_counts *s, size_t users, size_t ids, size_t revenue)
 {
     s->held_users -= users < s->held_users ? users : s->held_users;
     s->held_ids -= ids < s->held_ids ? ids : s->held_ids;
     s->held_revenue -= revenue < s->held_revenue ? revenue : s->held_revenue;
 }
 
-size_t ab_state_bytes(const ab_exp_state *s)
+size_t ab_state_bytes(const ab_counts *s)
 {
     return ab_usertable_bytes(&s->users) + ab_keyset_bytes(&s->ids) +
            (has_arms(s) ? arms_bytes(s->k ? s->k : 1) : 0);
 }
 
-void ab_state_free(ab_exp_state *s)
+void ab_state_free(ab_counts *s)
 {
     ab_usertable_free(&s->users);
     ab_keyset_free(&s->ids);

@@ -1,5 +1,5 @@
 /* state.h — one experiment's live counts: the per-variant sufficient
- * statistics and the per-user records behind SPEC section 4's rules. */
+ * statistics and the per-user records behind README "Events"'s rules. */
 #ifndef ABSTAT_STATE_H
 #define ABSTAT_STATE_H
 
@@ -9,13 +9,16 @@
 #include "core/event.h"
 #include "base/usertable.h"
 
-/* Not thread-safe: the caller serialises applies per experiment; readers
- * that copy the counts need the same lock. */
+/* ab_counts: what the events of one experiment add up to, by the counting
+ * rules — nothing of its configuration (ab_experiment_config) or its
+ * monitoring (ab_live holds all three). Not thread-safe: the caller
+ * serialises applies per experiment; readers that copy the counts need the
+ * same lock. */
 typedef struct {
     size_t k;
     /* k counts each; revenue.n is kept equal to users. Until the first
      * event that needs them they point at shared zeros (read-only): an idle
-     * experiment holds no per-arm memory (SPEC 9: an idle experiment is
+     * experiment holds no per-arm memory (README "Storage and durability, Security": an idle experiment is
      * cheap). Never write through them outside state.c. */
     ab_arm_counts *arms;
     /* Neumaier compensation of arms[].revenue.sum and .sumsq: a refund of a
@@ -38,7 +41,7 @@ typedef struct {
     /* Room promised by ab_state_reserve and not yet released: the tables
      * always hold count + held more of each without allocating. */
     size_t held_users, held_ids, held_revenue;
-} ab_exp_state;
+} ab_counts;
 
 typedef enum {
     AB_APPLY_COUNTED = 0,   /* changed a count */
@@ -51,8 +54,8 @@ typedef enum {
 
 /* An empty state for k variants (k <= AB_MAX_ARMS). Allocates nothing
  * (the counts read as zeros until the first applied event). */
-void ab_state_init(ab_exp_state *s, size_t k);
-/* Applies one event under the counting rules of SPEC section 4; events must
+void ab_state_init(ab_counts *s, size_t k);
+/* Applies one event under the counting rules of README "Events"; events must
  * come in the order they were stored. Every result but AB_APPLY_NOMEM
  * counts the event in events; only non-duplicates record their id, and only
  * applied exposures move first/last_exposure_ms. On AB_APPLY_NOMEM no
@@ -60,10 +63,10 @@ void ab_state_init(ab_exp_state *s, size_t k);
  * can be applied again later.
  * Events the parser would have rejected (variant or score out of range,
  * unknown type or phase) are counted as events and otherwise ignored. */
-ab_apply_result ab_state_apply(ab_exp_state *s, const ab_event *ev);
+ab_apply_result ab_state_apply(ab_counts *s, const ab_event *ev);
 /* The same with the user's hash, ab_hash(ev->user, ev->user_len), already
  * computed (replay computes it early to prefetch the user's slot). */
-ab_apply_result ab_state_apply_keyed(ab_exp_state *s, const ab_event *ev, uint64_t ukey);
+ab_apply_result ab_state_apply_keyed(ab_counts *s, const ab_event *ev, uint64_t ukey);
 /* Reservations: room for up to `users` new users, `ids` new idempotency
  * ids and `revenue` first revenue values, on top of every earlier
  * reservation not yet released. Once it returned 0, applying events that
@@ -76,17 +79,17 @@ ab_apply_result ab_state_apply_keyed(ab_exp_state *s, const ab_event *ev, uint64
  * ab_state_reserve: 0, or -1 when out of memory (then nothing is held and
  * the counts are unchanged; the tables may have grown). Any reservation,
  * even of nothing, gives the state its own writable counts. */
-size_t ab_state_reserve_cost(const ab_exp_state *s, size_t users, size_t ids, size_t revenue);
-int ab_state_reserve(ab_exp_state *s, size_t users, size_t ids, size_t revenue);
+size_t ab_state_reserve_cost(const ab_counts *s, size_t users, size_t ids, size_t revenue);
+int ab_state_reserve(ab_counts *s, size_t users, size_t ids, size_t revenue);
 /* Gives back a reservation (after its events were applied, or when they
  * never will be). Amounts beyond what is held are clamped. */
-void ab_state_release(ab_exp_state *s, size_t users, size_t ids, size_t revenue);
+void ab_state_release(ab_counts *s, size_t users, size_t ids, size_t revenue);
 /* Arm i's counts with the compensated revenue sums. */
-void ab_state_arm(const ab_exp_state *s, size_t i, ab_arm_counts *out);
+void ab_state_arm(const ab_counts *s, size_t i, ab_arm_counts *out);
 /* Heap bytes held for users, ids and the per-arm counts. */
-size_t ab_state_bytes(const ab_exp_state *s);
+size_t ab_state_bytes(const ab_counts *s);
 /* Frees the tables and the counts (they read as zeros afterwards;
  * ab_state_init to reuse). */
-void ab_state_free(ab_exp_state *s);
+void ab_state_free(ab_counts *s);
 
 #endif

@@ -1,5 +1,5 @@
 /* verdict.h — from one evaluation's figures to each variant's status, its
- * guardrails' statuses and the experiment's plain verdict (SPEC section 6,
+ * guardrails' statuses and the experiment's plain verdict (README "Statistics",
  * "Decision"). No state: evaluate.c keeps what lasts between evaluations. */
 #ifndef ABSTAT_VERDICT_H
 #define ABSTAT_VERDICT_H

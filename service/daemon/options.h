@@ -1,4 +1,4 @@
-/* options.h — abstatd's command-line flags (SPEC section 1). */
+/* options.h — abstatd's command-line flags (README "Configuration"). */
 #ifndef ABSTAT_OPTIONS_H
 #define ABSTAT_OPTIONS_H
 

@@ -1,28 +1,35 @@
 /* ingest.c — the group-commit pipeline between POST /v1/events and the
- * store: write at request time, commit when idle, acknowledge after. */
+ * store: batch at request time, commit on the store thread when the loop
+ * is idle, count and complete after. */
 #include "engine/ingest.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "daemon/daemon.h"
-#include "http/http.h"
 #include "base/log.h"
+#include "base/usertable.h"
 #include "core/registry.h"
 #include "core/state.h"
-#include "base/usertable.h"
 
-/* A batch this large is committed at once rather than when the loop is
- * idle: under sustained load the loop may never be idle. */
+/* A batch this large or old is submitted at once, even behind a commit in
+ * flight: under sustained load the loop may never be idle. */
 #define MAX_BATCH_REQUESTS 512
 #define MAX_BATCH_EVENTS 200000
 #define MAX_BATCH_AGE_NS 20000000LL /* 20 ms */
 
-#define COMMIT_PRIORITY 2
-#define PRIORITIES 3
+/* The requests of one submitted batch, in order. */
+struct ab_commit_group {
+    ab_ingest *in;
+    ab_pending *head, *tail;
+    size_t requests;
+};
 
 static int64_t mono_ns(void)
 {
@@ -39,11 +46,14 @@ size_t ab_ingest_inflight_bytes(void)
     return inflight_bytes;
 }
 
-ab_pending *ab_pending_new(struct evhttp_request *req, size_t body_len)
+ab_pending *ab_pending_new(struct evhttp_request *req, size_t body_len, ab_ingest_done done,
+                           void *done_arg)
 {
     ab_pending *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->req = req;
+    p->done = done;
+    p->done_arg = done_arg;
     /* Events and their strings take about as much as the body: one block
      * for most requests, small for the common single event (a fixed 16 KiB
      * block per request made glibc consolidate its heap constantly). */
@@ -72,16 +82,30 @@ void ab_pending_free(ab_pending *p)
     free(p);
 }
 
-/* Reserves room for counting p's events in each experiment (SPEC 9: a 202
+/* Calls p's completion, then frees p. */
+static void complete(ab_pending *p, const ab_ingest_outcome *o)
+{
+    if (p->done) p->done(p->done_arg, p, o);
+    ab_pending_free(p);
+}
+
+static void complete_failed(ab_pending *p, ab_ingest_kind kind, ab_store_status store,
+                            const char *why)
+{
+    ab_ingest_outcome o = {kind, 0, 0, store, why};
+    complete(p, &o);
+}
+
+/* Reserves room for counting p's events in each experiment (README "Storage and durability, Security": a 202
  * is only ever sent for counted events, and counting comes after the
  * commit, when failing is no longer an option). Upper bounds per run of
  * one experiment: every exposure may be a new user, every id new, every
  * conversion with a value a user's first. Most of the time the tables have
- * room and this is a capacity check per run. 0, or -1 after answering 503
- * (nothing reserved, nothing stored). */
+ * room and this is a capacity check per run. 0, or -1 after completing p
+ * NO_MEMORY (nothing reserved, nothing stored). */
 static int reserve(ab_ingest *in, ab_pending *p)
 {
-    ab_memory *mem = &in->d->memory;
+    ab_memory *mem = in->dep.memory;
     const ab_event *ev = p->batch.events;
     size_t n = p->batch.n, runs = 0;
     const char *why = NULL;
@@ -126,71 +150,15 @@ refuse:
     release(p);
     ab_log_ratelimited(AB_LOG_WARN, "refused %zu events (503): %s (%zu of %zu bytes in use)",
                        n, why, ab_memory_used(mem), mem->limit);
-    in->d->metrics.rejected += n;
-    in->d->metrics.rejected_requests++;
-    ab_memory_refuse(mem, p->req, why);
-    ab_pending_free(p);
+    in->dep.metrics->rejected += n;
+    in->dep.metrics->rejected_requests++;
+    complete_failed(p, AB_INGEST_NO_MEMORY, AB_STORE_OK, why);
     return -1;
 }
 
 /* Events counted per slice when the loop is idle: about half a
  * millisecond, so that a results request never waits long behind ingest. */
 #define APPLY_SLICE 2000
-
-static int commit_open(ab_ingest *in);
-static void apply_committed(ab_ingest *in, size_t budget);
-
-/* Idle: commit what is open, count one slice, and come back (still at the
- * lowest priority) while anything is left. */
-static void commit_cb(evutil_socket_t fd, short what, void *arg)
-{
-    ab_ingest *in = arg;
-    (void)fd;
-    (void)what;
-    commit_open(in);
-    apply_committed(in, APPLY_SLICE);
-    if (in->done || in->head) event_active(in->commit_ev, EV_TIMEOUT, 0);
-}
-
-int ab_ingest_init(ab_ingest *in, struct ab_daemon *d)
-{
-    memset(in, 0, sizeof *in);
-    in->d = d;
-    if (event_base_priority_init(d->base, PRIORITIES) != 0) return -1;
-    in->commit_ev = event_new(d->base, -1, 0, commit_cb, in);
-    if (!in->commit_ev) return -1;
-    if (event_priority_set(in->commit_ev, COMMIT_PRIORITY) != 0) return -1;
-    return 0;
-}
-
-void ab_ingest_free(ab_ingest *in)
-{
-    if (in->commit_ev) event_free(in->commit_ev);
-    in->commit_ev = NULL;
-}
-
-/* Un-counts the pending events of every queued request from their
- * experiments (they will never be applied). */
-static void forget_pending(ab_pending *p)
-{
-    for (size_t i = 0; i < p->batch.n; i++) ((ab_live *)p->batch.events[i].exp)->pending -= 1;
-}
-
-/* Answers every queued request 503: their transaction is gone. */
-static void fail_all(ab_ingest *in, const ab_error *err)
-{
-    ab_pending *p = in->head, *next;
-    for (; p; p = next) {
-        next = p->next;
-        forget_pending(p);
-        in->d->metrics.rejected += p->batch.n;
-        ab_http_error(p->req, 503, "storage unavailable, nothing was stored: %s",
-                      err->text);
-        ab_pending_free(p);
-    }
-    in->head = in->tail = NULL;
-    in->requests = in->events = 0;
-}
 
 /* Events are applied with the user's slot fetched this many events ahead:
  * with millions of users every lookup is a cache miss otherwise. */
@@ -203,11 +171,11 @@ static uint64_t hash_and_prefetch(const ab_event *ev)
     return h;
 }
 
-/* Counts up to budget events of p from where it stopped; answers 202 once
- * all are counted. Returns the events counted. */
+/* Counts up to budget events of p from where it stopped. Returns the
+ * events counted. */
 static size_t apply_some(ab_ingest *in, ab_pending *p, size_t budget)
 {
-    ab_metrics *m = &in->d->metrics;
+    ab_metrics *m = in->dep.metrics;
     uint64_t ahead[APPLY_AHEAD];
     size_t start = p->applied, n = p->batch.n, end = start + budget < n ? start + budget : n;
 
@@ -237,15 +205,11 @@ static size_t apply_some(ab_ingest *in, ab_pending *p, size_t budget)
         }
     }
     p->applied = end;
-    if (end == n && p->reply)
-        ab_http_printf(p->req, 200, "%s", p->reply);
-    else if (end == n)
-        /* The hot path's answer: printed directly, no JSON tree. */
-        ab_http_printf(p->req, 202, "{\"accepted\":%zu,\"duplicates\":%.0f}", n, p->duplicates);
     return end - start;
 }
 
-/* Counts committed events, at most budget (SIZE_MAX: all), oldest first. */
+/* Counts committed events, at most budget (SIZE_MAX: all), oldest first,
+ * completing each request once all its events are counted. */
 static void apply_committed(ab_ingest *in, size_t budget)
 {
     while (in->done && budget) {
@@ -254,60 +218,210 @@ static void apply_committed(ab_ingest *in, size_t budget)
         if (p->applied < p->batch.n) break;
         in->done = p->next;
         if (!in->done) in->done_tail = NULL;
-        ab_pending_free(p);
+        {
+            ab_ingest_outcome o = {AB_INGEST_COUNTED, p->batch.n, p->duplicates, AB_STORE_OK,
+                                   NULL};
+            complete(p, &o);
+        }
     }
 }
 
-/* Commits the open transaction and moves its requests to the counting
- * queue; -1 (requests answered 503) when the commit failed. */
-static int commit_open(ab_ingest *in)
+/* Un-counts p's events from their experiments' pending (they will never
+ * be applied). */
+static void forget_pending(ab_pending *p)
 {
-    ab_error err = {0, ""};
-    int64_t t0;
-    int rc;
-    if (!in->head) return 0;
-    t0 = mono_ns();
-    rc = ab_store_commit(in->d->store, &err);
-    ab_metrics_commit(&in->d->metrics, (double)(mono_ns() - t0) * 1e-9, rc == 0);
-    if (rc != 0) {
-        ab_log_ratelimited(AB_LOG_ERROR, "group commit of %zu requests failed: %s",
-                           in->requests, err.text);
-        fail_all(in, &err);
+    for (size_t i = 0; i < p->batch.n; i++) ((ab_live *)p->batch.events[i].exp)->pending -= 1;
+}
+
+/* Completes every request of the list NOT_STORED: nothing of them was
+ * stored. */
+static void fail_list(ab_ingest *in, ab_pending *p, ab_store_status kind, const char *why)
+{
+    ab_pending *next;
+    for (; p; p = next) {
+        next = p->next;
+        forget_pending(p);
+        in->dep.metrics->rejected += p->batch.n;
+        complete_failed(p, AB_INGEST_NOT_STORED, kind, why);
+    }
+}
+
+/* On the loop, in submission order: a batch's outcome. */
+static void group_done(void *arg, const ab_store_result *r)
+{
+    ab_commit_group *g = arg;
+    ab_ingest *in = g->in;
+    ab_metrics_commit(in->dep.metrics, r->seconds, r->kind == AB_STORE_OK);
+    in->last_failed = r->kind != AB_STORE_OK;
+    if (r->kind == AB_STORE_OK) {
+        if (in->done_tail) in->done_tail->next = g->head;
+        else in->done = g->head;
+        in->done_tail = g->tail;
+    } else {
+        ab_log_ratelimited(AB_LOG_ERROR, "group commit of %zu requests failed (%s): %s",
+                           g->requests, ab_store_status_name(r->kind), r->err.text);
+        fail_list(in, g->head, r->kind, r->err.text);
+    }
+    free(g);
+}
+
+/* Hands the open batch to the store thread. */
+static void submit_open(ab_ingest *in)
+{
+    ab_store_batch *b = in->open;
+    ab_commit_group *g;
+    if (!in->head) return;
+    in->open = NULL;
+    if (!(g = calloc(1, sizeof *g))) {
+        ab_store_batch_free(b);
+        fail_list(in, in->head, AB_STORE_NOMEM, "out of memory handing the batch to the store");
+        in->head = in->tail = NULL;
+        in->requests = 0;
+        return;
+    }
+    g->in = in;
+    g->head = in->head;
+    g->tail = in->tail;
+    g->requests = in->requests;
+    in->head = in->tail = NULL;
+    in->requests = 0;
+    if (ab_store_submit(in->dep.store, b, group_done, g) != AB_STORE_OK) {
+        ab_store_result r;
+        memset(&r, 0, sizeof r);
+        r.kind = AB_STORE_NOMEM;
+        snprintf(r.err.text, sizeof r.err.text, "out of memory handing the batch to the store");
+        group_done(g, &r);
+    }
+}
+
+/* Idle: hand over what is open unless the store is still writing a batch
+ * (it goes when that one is written), count one slice, and come back
+ * (still at the lowest priority) while anything is left to count. */
+static void idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+    ab_ingest *in = arg;
+    (void)fd;
+    (void)what;
+    if (in->head && ab_store_accepting(in->dep.store)) submit_open(in);
+    apply_committed(in, APPLY_SLICE);
+    if (in->done) event_active(in->idle_ev, EV_TIMEOUT, 0);
+}
+
+/* The store thread finished writing a batch or a commit: hear the
+ * outcomes, send the batch that filled meanwhile, and count at idle. */
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    ab_ingest *in = arg;
+    uint64_t n;
+    (void)what;
+    if (read(fd, &n, sizeof n) < 0 && errno != EAGAIN)
+        ab_log_ratelimited(AB_LOG_ERROR, "ingest: reading the commit wake-up: %s",
+                           strerror(errno));
+    ab_store_complete(in->dep.store);
+    if (in->head && ab_store_accepting(in->dep.store)) submit_open(in);
+    if (in->done && !event_pending(in->idle_ev, EV_TIMEOUT, NULL))
+        event_active(in->idle_ev, EV_TIMEOUT, 0);
+}
+
+/* On the store thread: wakes the loop (an eventfd write never blocks
+ * short of 2^64 - 1 unread wake-ups). */
+static void notify(void *arg)
+{
+    ab_ingest *in = arg;
+    uint64_t one = 1;
+    ssize_t w = write(in->wake_fd, &one, sizeof one);
+    (void)w; /* EAGAIN: the counter is saturated, the loop is woken anyway */
+}
+
+int ab_ingest_init(ab_ingest *in, const ab_ingest_deps *dep)
+{
+    int lowest = event_base_get_npriorities(dep->base) - 1;
+    memset(in, 0, sizeof *in);
+    in->dep = *dep;
+    in->wake_fd = -1;
+    /* Idle work needs a priority of its own below the default one. */
+    if (lowest < AB_INGEST_PRIORITIES - 1) {
+        ab_logerr("ingest: the event base has %d priorities, %d needed (see ingest.h)",
+                  lowest + 1, AB_INGEST_PRIORITIES);
         return -1;
     }
-    if (in->done_tail) in->done_tail->next = in->head;
-    else in->done = in->head;
-    in->done_tail = in->tail;
-    in->head = in->tail = NULL;
-    in->requests = in->events = 0;
+    if ((in->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) return -1;
+    if (!(in->idle_ev = event_new(dep->base, -1, 0, idle_cb, in)) ||
+        event_priority_set(in->idle_ev, lowest) != 0)
+        return -1;
+    if (!(in->wake_ev = event_new(dep->base, in->wake_fd, EV_READ | EV_PERSIST, wake_cb, in)) ||
+        event_add(in->wake_ev, NULL) != 0)
+        return -1;
+    ab_store_set_notify(dep->store, notify, in);
     return 0;
+}
+
+void ab_ingest_free(ab_ingest *in)
+{
+    if (!in->dep.store) return; /* never set up */
+    ab_store_set_notify(in->dep.store, NULL, NULL);
+    if (in->idle_ev) event_free(in->idle_ev);
+    if (in->wake_ev) event_free(in->wake_ev);
+    if (in->wake_fd >= 0) close(in->wake_fd);
+    ab_store_batch_free(in->open);
+    in->idle_ev = in->wake_ev = NULL;
+    in->wake_fd = -1;
+    in->open = NULL;
 }
 
 int ab_ingest_flush(ab_ingest *in)
 {
-    int rc;
-    event_del(in->commit_ev);
-    rc = commit_open(in);
+    if (!in->dep.store) return 0; /* never set up: nothing was submitted */
+    if (in->idle_ev) event_del(in->idle_ev);
+    submit_open(in);
+    in->last_failed = 0;
+    ab_store_wait(in->dep.store);
     apply_committed(in, SIZE_MAX);
-    return rc;
+    return in->last_failed ? -1 : 0;
 }
 
 void ab_ingest_submit(ab_ingest *in, ab_pending *p)
 {
     ab_error err = {0, ""};
-    ab_store *st = in->d->store;
+    ab_store_status kind = AB_STORE_OK;
 
     /* Nothing is stored that could not be counted. */
     if (reserve(in, p)) return;
-    if (ab_store_begin(st, &err)) goto fail;
-    /* One record per run of events of the same experiment (usually the
-     * whole request). */
-    for (size_t i = 0, j; i < p->batch.n; i = j) {
-        ab_live *e = p->batch.events[i].exp;
-        for (j = i + 1; j < p->batch.n && p->batch.events[j].exp == e; j++) {}
-        if (ab_store_append_events(st, e->key, &p->batch.events[i], j - i, &err)) goto fail;
+    if (!in->open && !(in->open = ab_store_batch_new())) {
+        kind = AB_STORE_NOMEM;
+        snprintf(err.text, sizeof err.text, "out of memory for the batch");
+    }
+    /* One row per experiment per commit; all of p or nothing of it
+     * (ab_store_batch_append leaves the batch as it was), so a failure
+     * here costs p alone. A request's events of one experiment usually
+     * come as one run. */
+    if (!kind) {
+        ab_store_batch *b = in->open;
+        uint64_t before = ab_store_batch_events(b);
+        for (size_t i = 0, j; i < p->batch.n && !kind; i = j) {
+            ab_live *e = p->batch.events[i].exp;
+            for (j = i + 1; j < p->batch.n && p->batch.events[j].exp == e; j++) {}
+            kind = ab_store_batch_append(b, e->key, &p->batch.events[i], j - i, &err);
+        }
+        if (kind && ab_store_batch_events(b) != before) {
+            /* A later run failed after earlier ones went in: the batch now
+             * holds part of p, so the whole open batch must go. */
+            fail_list(in, in->head, kind, err.text);
+            in->head = in->tail = NULL;
+            in->requests = 0;
+            ab_store_batch_free(in->open);
+            in->open = NULL;
+        }
+    }
+    if (kind) {
+        ab_log_ratelimited(AB_LOG_ERROR, "storing %zu events failed (%s): %s", p->batch.n,
+                           ab_store_status_name(kind), err.text);
+        in->dep.metrics->rejected += p->batch.n;
+        complete_failed(p, AB_INGEST_NOT_STORED, kind, err.text);
+        return;
     }
     for (size_t i = 0; i < p->batch.n; i++) ((ab_live *)p->batch.events[i].exp)->pending += 1;
+    p->next = NULL;
     if (!in->head) {
         in->head = p;
         in->opened_ns = mono_ns();
@@ -316,26 +430,13 @@ void ab_ingest_submit(ab_ingest *in, ab_pending *p)
     }
     in->tail = p;
     in->requests++;
-    in->events += p->batch.n;
-    /* A large or old batch is committed now; counting still goes in
-     * slices (the commit event below). */
-    if (in->requests >= MAX_BATCH_REQUESTS || in->events >= MAX_BATCH_EVENTS ||
+    /* A large or old batch goes now, behind a commit in flight if need be. */
+    if (in->requests >= MAX_BATCH_REQUESTS ||
+        ab_store_batch_events(in->open) >= MAX_BATCH_EVENTS ||
         mono_ns() - in->opened_ns >= MAX_BATCH_AGE_NS)
-        commit_open(in);
+        submit_open(in);
     /* Lowest priority: libevent runs it only once a loop iteration finds no
      * other ready callbacks, i.e. when every ready socket has been served. */
-    if (!event_pending(in->commit_ev, EV_TIMEOUT, NULL))
-        event_active(in->commit_ev, EV_TIMEOUT, 0);
-    return;
-fail:
-    ab_store_rollback(st);
-    ab_log_ratelimited(AB_LOG_ERROR, "writing %zu events failed: %s", p->batch.n, err.text);
-    /* The open transaction held the queued requests too: all are lost. */
-    if (!in->tail) in->head = p;
-    else in->tail->next = p;
-    in->tail = p;
-    /* p's events were never counted as pending. */
-    for (size_t i = 0; i < p->batch.n; i++) ((ab_live *)p->batch.events[i].exp)->pending += 1;
-    if (err.status != 503) err.status = 503;
-    fail_all(in, &err);
+    if (!event_pending(in->idle_ev, EV_TIMEOUT, NULL))
+        event_active(in->idle_ev, EV_TIMEOUT, 0);
 }

@@ -1,19 +1,19 @@
 /* memory.c — the daemon's memory account and its limit (see memory.h). */
 #include "engine/memory.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "core/evaluate.h"
 #include "http/http.h"
-#include "base/log.h"
+#include "store/store.h"
 
 /* An evaluation cache not read for this long is freed: an idle experiment
- * holds none (an evaluation is ~110 KB, SPEC 9 allows 8 KB when idle). */
+ * holds none (an evaluation is ~110 KB, README "Storage and durability, Security" allows 8 KB when idle). */
 #define CACHE_IDLE_MS 10000
 
 /* ---- The default limit ------------------------------------------------ */
@@ -93,19 +93,20 @@ size_t ab_memory_rss(void)
 
 void ab_memory_measure_base(ab_memory *m)
 {
-    size_t rss = ab_memory_rss(), sq = (size_t)sqlite3_memory_used();
+    size_t rss = ab_memory_rss(), sq = ab_store_memory_bytes(NULL);
     m->base = rss > sq ? rss - sq : rss;
 }
 
 /* What one experiment holds besides its tables: its ab_live, config
  * strings, history and the store's statement for it (an estimate; SQLite's
- * schema is in sqlite3_memory_used). */
+ * schema is in ab_store_memory_bytes). */
 #define PER_EXPERIMENT (sizeof(ab_live) + 512)
 
 size_t ab_memory_used(const ab_memory *m)
 {
-    return m->base + m->state + ab_ingest_inflight_bytes() + m->caches * sizeof(ab_evaluation) +
-           (m->d ? m->d->reg.count * PER_EXPERIMENT : 0) + (size_t)sqlite3_memory_used();
+    return m->base + m->state + (m->inflight ? m->inflight() : 0) +
+           m->caches * sizeof(ab_evaluation) + (m->reg ? m->reg->count * PER_EXPERIMENT : 0) +
+           ab_store_memory_bytes(NULL);
 }
 
 int ab_memory_fits(const ab_memory *m, size_t extra)
@@ -116,7 +117,7 @@ int ab_memory_fits(const ab_memory *m, size_t extra)
 
 static void recount(ab_memory *m, int sweep)
 {
-    ab_registry *r = &m->d->reg;
+    ab_registry *r = m->reg;
     int64_t now = ab_now_ms();
     size_t state = 0, caches = 0, headroom = 0;
     for (size_t i = 0; i < r->cap; i++) {
@@ -160,10 +161,12 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     recount(arg, 1);
 }
 
-int ab_memory_start(ab_memory *m, struct ab_daemon *d, size_t limit)
+int ab_memory_start(ab_memory *m, struct event_base *base, ab_registry *reg,
+                    ab_memory_inflight_fn inflight, size_t limit)
 {
     struct timeval second = {1, 0};
-    m->d = d;
+    m->reg = reg;
+    m->inflight = inflight;
     m->limit = limit;
     m->cache_max = limit / 32 / sizeof(ab_evaluation);
     if (m->cache_max < 16) m->cache_max = 16;
@@ -173,7 +176,7 @@ int ab_memory_start(ab_memory *m, struct ab_daemon *d, size_t limit)
         ab_warn("memory: the stored experiments take %zu bytes, over --max-memory %zu: new "
                 "events are refused until experiments are deleted or the limit raised",
                 ab_memory_used(m), m->limit);
-    m->sweep = event_new(d->base, -1, EV_PERSIST, sweep_cb, m);
+    m->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, m);
     if (!m->sweep || event_add(m->sweep, &second)) return -1;
     return 0;
 }

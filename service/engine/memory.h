@@ -1,4 +1,4 @@
-/* memory.h — memory as a limit (SPEC section 9): what the daemon holds, the
+/* memory.h — memory as a limit (README "Storage and durability, Security"): what the daemon holds, the
  * --max-memory it must stay under, and the refusals before it is reached.
  *
  * Accounting, not RSS: the figure compared with the limit is
@@ -7,7 +7,7 @@
  * + the user tables, id sets and counts of every experiment (ab_state_bytes)
  * + the arenas of ingest requests in flight
  * + the evaluation caches held (a fixed size each)
- * + SQLite's own heap (sqlite3_memory_used: page cache, schema).
+ * + the store's own heap (ab_store_memory_bytes: SQLite's page cache, schema).
  * Everything that grows with what clients send is in one of those terms,
  * and each is known exactly and cheaply where it changes, so the check on
  * the ingest path is a few additions. RSS is read once a second for the
@@ -23,13 +23,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct ab_daemon;
+#include "core/registry.h"
 
 /* Seconds a client is told to wait (Retry-After) when refused for memory. */
 #define AB_MEMORY_RETRY_AFTER 5
 
+/* Bytes held outside the experiments that grow with requests (ingest's
+ * arenas in flight). */
+typedef size_t (*ab_memory_inflight_fn)(void);
+
 typedef struct ab_memory {
-    struct ab_daemon *d;
+    ab_registry *reg;        /* borrowed: the experiments counted; NULL before start */
+    ab_memory_inflight_fn inflight; /* may be NULL */
     size_t limit;            /* --max-memory, or the default */
     size_t base;             /* measured at start */
     size_t state;            /* sum of ab_state_bytes over experiments */
@@ -53,9 +58,12 @@ size_t ab_memory_rss(void);
 
 /* Records the fixed part; call at start before any experiment is loaded. */
 void ab_memory_measure_base(ab_memory *m);
-/* After replay: counts what the experiments hold and starts the sweep.
- * -1 when the timer cannot be set up. */
-int ab_memory_start(ab_memory *m, struct ab_daemon *d, size_t limit);
+/* After replay: counts what the experiments of reg hold (and, through
+ * inflight, the requests in flight) and starts the once-a-second sweep
+ * on base, which also frees the caches of experiments not read for a
+ * while. -1 when the timer cannot be set up. */
+int ab_memory_start(ab_memory *m, struct event_base *base, ab_registry *reg,
+                    ab_memory_inflight_fn inflight, size_t limit);
 void ab_memory_free(ab_memory *m);
 
 /* Bytes held by the daemon's account (see above). */

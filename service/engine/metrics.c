@@ -1,21 +1,29 @@
 /* metrics.c — counting requests, events and commits; the /metrics text. */
 #include "engine/metrics.h"
 
+#include <event2/buffer.h>
+#include <string.h>
+
 static const int codes[AB_METRICS_CODES] = {200, 201, 202, 204, 304, 400, 401, 403,
                                             404, 405, 409, 413, 415, 500, 503, 0};
 static const double bounds[AB_METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                   0.005, 0.01, 0.025, 0.05, 0.1,
                                                   0.25, 0.5, 1.0, 5.0};
-static const char *const route_names[AB_ROUTE_COUNT] = {
-    "events", "experiments", "experiment", "stop", "results", "decision",
-    "analyze", "sample_size", "healthz", "metrics", "start", "assign", "openapi",
-    "script", "other"};
 static const char *const type_names[3] = {"exposure", "conversion", "nps"};
 
-void ab_metrics_request(ab_metrics *m, ab_route route, int code)
+void ab_metrics_init(ab_metrics *m, const char *const *labels, size_t n)
+{
+    memset(m, 0, sizeof *m);
+    if (n > AB_METRICS_ROUTES) n = AB_METRICS_ROUTES;
+    for (size_t i = 0; i < n; i++) m->route_label[i] = labels[i];
+    m->nroutes = n;
+}
+
+void ab_metrics_request(ab_metrics *m, size_t route, int code)
 {
     size_t i;
-    if ((unsigned)route >= AB_ROUTE_COUNT) route = AB_ROUTE_OTHER;
+    if (!m->nroutes) return; /* no labels: nothing could name the count */
+    if (route >= m->nroutes) route = m->nroutes - 1;
     for (i = 0; i < AB_METRICS_CODES - 1 && codes[i] && codes[i] != code; i++) {}
     /* The last column counts codes outside the list. */
     if (!codes[i] || codes[i] != code) i = AB_METRICS_CODES - 1;
@@ -35,6 +43,23 @@ void ab_metrics_commit(ab_metrics *m, double seconds, int ok)
             m->commit_buckets[i]++;
             break;
         }
+}
+
+/* The first route index with the label of route r: one series a label. */
+static size_t first_of_label(const ab_metrics *m, size_t r)
+{
+    for (size_t i = 0; i < r; i++)
+        if (!strcmp(m->route_label[i], m->route_label[r])) return i;
+    return r;
+}
+
+/* Replies with code column c over every route index labelled as r. */
+static uint64_t label_count(const ab_metrics *m, size_t r, int c)
+{
+    uint64_t n = 0;
+    for (size_t i = r; i < m->nroutes; i++)
+        if (!strcmp(m->route_label[i], m->route_label[r])) n += m->requests[i][c];
+    return n;
 }
 
 int ab_metrics_render(const ab_metrics *m, double users, double experiments,
@@ -59,17 +84,19 @@ int ab_metrics_render(const ab_metrics *m, double users, double experiments,
         "# HELP abstat_requests_total HTTP requests by route and status code.\n"
         "# TYPE abstat_requests_total counter\n",
         (unsigned long long)m->rejected) < 0;
-    for (int r = 0; r < AB_ROUTE_COUNT; r++)
+    for (size_t r = 0; r < m->nroutes; r++) {
+        if (first_of_label(m, r) != r) continue; /* summed with its first */
         for (int c = 0; c < AB_METRICS_CODES; c++) {
-            if (!m->requests[r][c]) continue;
+            uint64_t n = label_count(m, r, c);
+            if (!n) continue;
             if (codes[c])
                 bad |= evbuffer_add_printf(out, "abstat_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
-                                           route_names[r], codes[c],
-                                           (unsigned long long)m->requests[r][c]) < 0;
+                                           m->route_label[r], codes[c], (unsigned long long)n) < 0;
             else
                 bad |= evbuffer_add_printf(out, "abstat_requests_total{route=\"%s\",code=\"other\"} %llu\n",
-                                           route_names[r], (unsigned long long)m->requests[r][c]) < 0;
+                                           m->route_label[r], (unsigned long long)n) < 0;
         }
+    }
     bad |= evbuffer_add_printf(out, "# HELP abstat_commit_seconds Latency of the store's group commits.\n"
                                     "# TYPE abstat_commit_seconds histogram\n") < 0;
     for (size_t i = 0; i < AB_METRICS_BUCKETS; i++) {

@@ -2,18 +2,14 @@
 #ifndef ABSTAT_METRICS_H
 #define ABSTAT_METRICS_H
 
-#include <event2/buffer.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "core/event.h"
+struct evbuffer;
 
-typedef enum {
-    AB_ROUTE_EVENTS = 0, AB_ROUTE_EXPERIMENTS, AB_ROUTE_EXPERIMENT, AB_ROUTE_STOP,
-    AB_ROUTE_RESULTS, AB_ROUTE_DECISION, AB_ROUTE_ANALYZE, AB_ROUTE_SAMPLE_SIZE,
-    AB_ROUTE_HEALTHZ, AB_ROUTE_METRICS, AB_ROUTE_START, AB_ROUTE_ASSIGN, AB_ROUTE_OPENAPI,
-    AB_ROUTE_SCRIPT, AB_ROUTE_OTHER, AB_ROUTE_COUNT
-} ab_route;
-
+/* Request counters are kept per route label: at most this many labels,
+ * the last of them the one for everything else. */
+#define AB_METRICS_ROUTES 32
 #define AB_METRICS_CODES 16
 #define AB_METRICS_BUCKETS 14
 
@@ -23,7 +19,11 @@ typedef struct ab_metrics {
     uint64_t rejected;               /* events in refused batches */
     uint64_t rejected_requests;
     uint64_t uncounted;              /* stored events counting failed for (never expected) */
-    uint64_t requests[AB_ROUTE_COUNT][AB_METRICS_CODES];
+    /* route_label[i] names requests[i] (borrowed: static strings); the
+     * last label counts routes out of range. */
+    const char *route_label[AB_METRICS_ROUTES];
+    size_t nroutes;
+    uint64_t requests[AB_METRICS_ROUTES][AB_METRICS_CODES];
     uint64_t commit_buckets[AB_METRICS_BUCKETS]; /* cumulative at render */
     uint64_t commits, commit_failures;
     double commit_seconds;
@@ -36,7 +36,13 @@ typedef struct ab_metrics {
     int store_recovered;
 } ab_metrics;
 
-void ab_metrics_request(ab_metrics *m, ab_route route, int code);
+/* Zeroes m and names its request routes: labels[0..n-1] (borrowed), the
+ * last one also counting any route index out of range. n is at most
+ * AB_METRICS_ROUTES (labels past it are dropped). Labels may repeat: the
+ * counts of one label are summed into one series when rendered. */
+void ab_metrics_init(ab_metrics *m, const char *const *labels, size_t n);
+/* Counts a reply with status code on route (an index into the labels). */
+void ab_metrics_request(ab_metrics *m, size_t route, int code);
 void ab_metrics_commit(ab_metrics *m, double seconds, int ok);
 /* Appends the exposition text; users is the gauge of tracked users. */
 int ab_metrics_render(const ab_metrics *m, double users, double experiments,

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/daemon.h"
+#include "base/clock.h"
 #include "json/jsonout.h"
 #include "base/log.h"
 #include "json/variants_json.h"
@@ -47,7 +47,7 @@ static ab_store_monitor watch_row(const ab_live *e)
 static void persist(ab_monitor *m, ab_live *e, const ab_monitor_arm *before,
                     const ab_monitor_exp *watch_before)
 {
-    ab_store *st = m->d->store;
+    ab_store *st = m->deps.store;
     ab_error err = {0, ""};
     int wrote = 0;
 
@@ -96,9 +96,9 @@ static void persist(ab_monitor *m, ab_live *e, const ab_monitor_arm *before,
 
 void ab_monitor_save_all(ab_monitor *m)
 {
-    ab_ingest_flush(&m->d->ingest);
-    for (size_t i = 0; i < m->d->reg.cap; i++) {
-        ab_live *e = ab_registry_at(&m->d->reg, i);
+    if (m->deps.ingest) ab_ingest_flush(m->deps.ingest);
+    for (size_t i = 0; i < m->deps.reg->cap; i++) {
+        ab_live *e = ab_registry_at(m->deps.reg, i);
         if (e && e->mon_unsaved) persist(m, e, e->mon, &e->watch);
     }
     ab_webhooks_sync(&m->webhooks);
@@ -116,7 +116,7 @@ static void report(ab_monitor *m, const ab_live *e, const ab_evaluation *ev, siz
      * a repeated delivery. */
     snprintf(id, sizeof id, "%s/%s/%lld", e->cfg.id, e->cfg.names[arm],
              (long long)e->mon[arm].significant_since);
-    m->d->metrics.significance++;
+    m->deps.metrics->significance++;
     ab_info("significance reached: experiment %s variant %s is %s than %s on %s (%s): "
             "effect %+.6g [%.6g, %.6g], adjusted p %.4g",
             e->cfg.id, e->cfg.names[arm], ev->status[arm] == AB_ARM_BETTER ? "better" : "worse",
@@ -149,7 +149,7 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
     ab_monitor_exp watch_before;
     ab_status st;
 
-    if (flush) ab_ingest_flush(&m->d->ingest);
+    if (flush && m->deps.ingest) ab_ingest_flush(m->deps.ingest);
     if (!flush) e->read_ms = ab_now_ms(); /* a read: its cache is worth keeping */
     /* Unchanged counts and config give the same evaluation: the running
      * minimum cannot move, nor can any status. */
@@ -166,11 +166,11 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
      * account's budget; an unread one is freed by the memory sweep, so an
      * idle experiment holds none. Without a cache, !dirty still tells the
      * timer that nothing changed. */
-    if (e->cache || (!flush && ab_memory_cache_admit(&m->d->memory) &&
+    if (e->cache || (!flush && m->deps.memory && ab_memory_cache_admit(m->deps.memory) &&
                      (e->cache = malloc(sizeof *e->cache))))
         memcpy(e->cache, ev, sizeof *ev);
     e->dirty = 0;
-    /* SPEC: the goal phase "decision" is what gets announced, and nothing
+    /* README "Monitoring, significance and webhooks": the goal phase "decision" is what gets announced, and nothing
      * while the split is wrong: its significance cannot be trusted. The
      * reports come first so that persist stores their deliveries in the
      * transaction of the state that records the significance. */
@@ -184,18 +184,15 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
     return AB_OK;
 }
 
-static void tick(evutil_socket_t fd, short what, void *arg)
+void ab_monitor_tick(ab_monitor *m)
 {
-    ab_monitor *m = arg;
     ab_evaluation *ev = malloc(sizeof *ev);
-    (void)fd;
-    (void)what;
     if (!ev) {
         ab_logerr("out of memory for the monitoring evaluation");
         return;
     }
-    for (size_t i = 0; i < m->d->reg.cap; i++) {
-        ab_live *e = ab_registry_at(&m->d->reg, i);
+    for (size_t i = 0; i < m->deps.reg->cap; i++) {
+        ab_live *e = ab_registry_at(m->deps.reg, i);
         ab_status st;
         if (!e || (!e->dirty && !e->mon_unsaved)) continue;
         if ((st = ab_monitor_evaluate(m, e, ev, 1)) != AB_OK)
@@ -204,13 +201,20 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     free(ev);
 }
 
-int ab_monitor_init(ab_monitor *m, struct ab_daemon *d)
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ab_monitor_tick(arg);
+}
+
+int ab_monitor_init(ab_monitor *m, const ab_monitor_deps *deps)
 {
     struct timeval second = {1, 0};
     memset(m, 0, sizeof *m);
-    m->d = d;
-    if (ab_webhooks_init(&m->webhooks, d->base, d->store, &d->metrics)) return -1;
-    m->timer = event_new(d->base, -1, EV_PERSIST, tick, m);
+    m->deps = *deps;
+    if (ab_webhooks_init(&m->webhooks, deps->base, deps->store, deps->metrics)) return -1;
+    m->timer = event_new(deps->base, -1, EV_PERSIST, tick, m);
     if (!m->timer || event_add(m->timer, &second)) return -1;
     return 0;
 }

@@ -9,18 +9,37 @@
 #include <event2/event.h>
 
 #include "core/evaluate.h"
+#include "core/registry.h"
+#include "engine/ingest.h"
+#include "engine/memory.h"
+#include "engine/metrics.h"
 #include "engine/webhook.h"
+#include "store/store.h"
 
-struct ab_daemon;
+/* What the monitor works on; every pointer is borrowed and outlives it. */
+typedef struct {
+    struct event_base *base;  /* the timer's and the webhooks' loop */
+    ab_registry *reg;         /* the experiments evaluated */
+    ab_store *store;          /* monitoring rows and the webhook outbox */
+    ab_ingest *ingest;        /* flushed before the timer evaluates; NULL: none */
+    ab_metrics *metrics;      /* significance and webhook counters */
+    ab_memory *memory;        /* the evaluation caches' budget; NULL: no caches */
+} ab_monitor_deps;
 
 typedef struct {
-    struct ab_daemon *d;
+    ab_monitor_deps deps;
     struct event *timer;
     ab_webhooks webhooks;
 } ab_monitor;
 
-int ab_monitor_init(ab_monitor *m, struct ab_daemon *d);
+/* Sets up the webhooks and starts the once-a-second timer. -1 on
+ * failure (ab_monitor_free cleans up). */
+int ab_monitor_init(ab_monitor *m, const ab_monitor_deps *deps);
 void ab_monitor_free(ab_monitor *m);
+
+/* What the timer does each second: evaluates every experiment that
+ * changed since its last evaluation (or has state still to store). */
+void ab_monitor_tick(ab_monitor *m);
 
 /* Evaluates e now, stores what changed in its monitoring state and reports
  * new significance. ev receives the evaluation. The timer passes flush = 1

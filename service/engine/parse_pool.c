@@ -8,14 +8,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
-#include "api/handlers.h"
 #include "base/log.h"
 
 static void *worker(void *arg)
 {
     ab_parse_pool *pool = arg;
-    ab_daemon *d = pool->d;
     pthread_mutex_lock(&pool->lock);
     for (;;) {
         ab_parse_job *job;
@@ -27,12 +24,7 @@ static void *worker(void *arg)
         pool->busy++;
         pthread_mutex_unlock(&pool->lock);
 
-        /* Experiments cannot change while the registry is read-locked;
-         * the generation tells the loop whether they changed since. */
-        pthread_rwlock_rdlock(&d->reg_lock);
-        job->generation = d->reg_generation;
-        job->rc = ab_handle_events_parse(d, job->p, job->body, job->len, &job->window, &job->err);
-        pthread_rwlock_unlock(&d->reg_lock);
+        pool->parse(pool->ctx, job);
 
         pthread_mutex_lock(&pool->lock);
         job->next = NULL;
@@ -61,16 +53,7 @@ static void complete(ab_parse_pool *pool)
     pthread_mutex_unlock(&pool->lock);
     for (; job; job = next) {
         next = job->next;
-        if (job->generation != pool->d->reg_generation) {
-            /* An experiment changed meanwhile: parse again, here, against
-             * what is current (rare: PUT, stop or DELETE during a parse). */
-            ab_arena_reset(&job->p->arena);
-            memset(&job->p->batch, 0, sizeof job->p->batch);
-            memset(&job->err, 0, sizeof job->err);
-            job->rc = ab_handle_events_parse(pool->d, job->p, job->body, job->len, &job->window,
-                                             &job->err);
-        }
-        ab_handle_events_finish(pool->d, job->p, job->rc, &job->err);
+        pool->complete(pool->ctx, job);
         free(job);
     }
 }
@@ -83,10 +66,13 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     complete(arg);
 }
 
-int ab_parse_pool_start(ab_parse_pool *pool, struct ab_daemon *d, int nthreads)
+int ab_parse_pool_start(ab_parse_pool *pool, struct event_base *base, int nthreads,
+                        ab_parse_fn parse, ab_parse_done_fn done, void *ctx)
 {
     memset(pool, 0, sizeof *pool);
-    pool->d = d;
+    pool->parse = parse;
+    pool->complete = done;
+    pool->ctx = ctx;
     pool->efd = -1;
     if (nthreads <= 0) return 0;
     if (nthreads > 8) nthreads = 8;
@@ -94,7 +80,7 @@ int ab_parse_pool_start(ab_parse_pool *pool, struct ab_daemon *d, int nthreads)
         pthread_cond_init(&pool->idle, NULL))
         return -1;
     if ((pool->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) return -1;
-    pool->done_ev = event_new(d->base, pool->efd, EV_READ | EV_PERSIST, on_done, pool);
+    pool->done_ev = event_new(base, pool->efd, EV_READ | EV_PERSIST, on_done, pool);
     if (!pool->done_ev || event_add(pool->done_ev, NULL)) return -1;
     for (int i = 0; i < nthreads; i++) {
         if (pthread_create(&pool->threads[i], NULL, worker, pool)) return -1;

@@ -1,5 +1,5 @@
 /* webhook.h — significance notifications that cannot hurt the daemon
- * (SPEC sections 6 and 9): every delivery is stored in the store's outbox
+ * (README "Statistics" and "Storage and durability, Security"): every delivery is stored in the store's outbox
  * until the receiver answers 2xx (at least once, across restarts; the body
  * carries an `id` for the receiver to drop repeats), host names are
  * resolved asynchronously (evdns), each attempt has a total deadline and

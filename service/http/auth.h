@@ -1,4 +1,4 @@
-/* auth.h — bearer tokens with scopes (SPEC section 9): a tokens file of
+/* auth.h — bearer tokens with scopes (README "Storage and durability, Security"): a tokens file of
  * "SCOPE TOKEN" lines; admin includes ingest and read. */
 #ifndef ABSTAT_AUTH_H
 #define ABSTAT_AUTH_H

@@ -1,5 +1,5 @@
 /* guard.h — bounded, strictly framed input for every client connection
- * (SPEC section 9, issue 10).
+ * (README "Storage and durability, Security", issue 10).
  *
  * libevent 2.1's evhttp reads without bound: while a reply is written it
  * keeps reading pipelined requests into memory, it waits for a whole

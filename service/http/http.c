@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static ab_http_reply_hook reply_hook;
+#include "base/utf8.h"
 
-void ab_http_set_reply_hook(ab_http_reply_hook hook)
+static ab_http_reply_hook reply_hook;
+static void *reply_hook_arg;
+
+void ab_http_set_reply_hook(ab_http_reply_hook hook, void *arg)
 {
     reply_hook = hook;
+    reply_hook_arg = arg;
 }
 
 static const char *reason(int code)
@@ -57,7 +61,7 @@ static void head_reply(struct evhttp_request *req)
 static void send_typed(struct evhttp_request *req, int code, const char *type)
 {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
-    if (reply_hook) reply_hook(req, code);
+    if (reply_hook) reply_hook(reply_hook_arg, req, code);
     head_reply(req);
     evhttp_send_reply(req, code, reason(code), NULL);
 }
@@ -107,29 +111,8 @@ void ab_http_printf(struct evhttp_request *req, int code, const char *fmt, ...)
 
 void ab_http_empty(struct evhttp_request *req, int code)
 {
-    if (reply_hook) reply_hook(req, code);
+    if (reply_hook) reply_hook(reply_hook_arg, req, code);
     evhttp_send_reply(req, code, reason(code), NULL);
-}
-
-/* Replaces every byte that is not part of valid UTF-8 with '?': error
- * texts quote what clients sent (a header, a truncated key), and jansson
- * refuses invalid UTF-8, which would turn a 4xx into a 500. */
-static void utf8_repair(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        size_t n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
-        size_t i;
-        for (i = 1; n && i < n; i++)
-            if ((p[i] & 0xc0) != 0x80) n = 0;
-        /* Overlong and out-of-range forms are left to jansson's stricter
-         * check; those fall back to the generic text below. */
-        if (!n) {
-            *p++ = '?';
-            continue;
-        }
-        p += n;
-    }
 }
 
 void ab_http_error(struct evhttp_request *req, int code, const char *fmt, ...)
@@ -140,7 +123,9 @@ void ab_http_error(struct evhttp_request *req, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    utf8_repair(text);
+    /* Error texts quote what clients sent (a header, a truncated key);
+     * jansson refuses invalid UTF-8, which would turn a 4xx into a 500. */
+    ab_utf8_repair(text);
     body = json_pack("{s:s}", "error", text);
     /* Still unencodable: say what kind of error it was, not "out of memory". */
     if (!body) body = json_pack("{s:s}", "error", code >= 500 ? "internal error" : "bad request");

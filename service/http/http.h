@@ -34,9 +34,9 @@ void ab_http_errors(struct evhttp_request *req, const char *text, json_t *errors
  * the reply) and its length. */
 const char *ab_http_body(struct evhttp_request *req, size_t *len);
 
-/* Reply accounting hook: the route label and status of every reply go to
- * this callback (the metrics), set once at start-up. */
-typedef void (*ab_http_reply_hook)(struct evhttp_request *req, int code);
-void ab_http_set_reply_hook(ab_http_reply_hook hook);
+/* Reply accounting: every reply's request and status go to hook(arg, ...)
+ * just before it is sent (the metrics), set once at start-up; NULL: none. */
+typedef void (*ab_http_reply_hook)(void *arg, struct evhttp_request *req, int code);
+void ab_http_set_reply_hook(ab_http_reply_hook hook, void *arg);
 
 #endif

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "http/tls.h"
 #include "base/version.h"
 
@@ -71,9 +72,7 @@ typedef struct {
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return (double)ab_mono_ns() * 1e-9;
 }
 
 static void give_up(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 /* Descriptors kept for the store (database, WAL, shm, lock), logs, the
@@ -186,9 +186,7 @@ void ab_server_close_listener(ab_server *s)
 
 static double mono_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return (double)ab_mono_ns() * 1e-9;
 }
 
 /* Every 10 ms of a drain: stop when the condition holds or time is up.

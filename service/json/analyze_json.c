@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/analysis.h"
+#include "core/defaults.h"
 #include "json/jsonin.h"
 #include "json/jsonout.h"
 #include "json/variants_json.h"
@@ -34,15 +35,17 @@ static int parse_options(const json_t *body, analyze_req *rq, ab_error *err)
     const char *s;
     int present;
 
-    rq->opts.cmp.alpha = 0.05;
-    rq->opts.cmp.method = AB_METHOD_SEQUENTIAL;
-    rq->opts.cmp.tuning = 5000.0;
-    rq->opts.cmp.correction = AB_CORRECT_HOLM;
-    rq->opts.phase = AB_PHASE_DECISION;
-    rq->opts.metric = AB_METRIC_CONVERSION;
+    rq->opts.cmp.alpha = AB_DEFAULT_ALPHA;
+    rq->opts.cmp.method = AB_DEFAULT_METHOD;
+    rq->opts.cmp.tuning = AB_DEFAULT_TUNING;
+    rq->opts.cmp.correction = AB_DEFAULT_CORRECTION;
+    rq->opts.phase = AB_DEFAULT_PHASE;
+    rq->opts.metric = AB_DEFAULT_METRIC;
 
-    if (ab_jin_number(body, "alpha", "", 0.0, 1.0, 1, &rq->opts.cmp.alpha, NULL, err) ||
-        ab_jin_number(body, "sequential_tuning", "", 0.0, 1e15, 1, &rq->opts.cmp.tuning,
+    if (ab_jin_number(body, "alpha", "", -HUGE_VAL, HUGE_VAL, 0, &rq->opts.cmp.alpha, &present,
+                      err) ||
+        (present && ab_alpha_check(rq->opts.cmp.alpha, AB_ALPHA_MAX_CALC, "alpha", err)) ||
+        ab_jin_number(body, "sequential_tuning", "", 0.0, AB_LARGE_MAX, 1, &rq->opts.cmp.tuning,
                       NULL, err))
         return -1;
     s = NULL;
@@ -160,7 +163,7 @@ static int parse_variant(const json_t *v, size_t i, analyze_req *rq, int *rev_se
     /* Each count may be 2^53, their total must stay exact (the NPS
      * summary's own check): the library refused it, and the client got
      * "analysis failed: invalid argument" naming nothing to fix. */
-    if (!(a->promoters + a->passives + a->detractors < 9007199254740992.0))
+    if (!(a->promoters + a->passives + a->detractors < AB_MAX_COUNT))
         return ab_error_set(err, 400,
                             "%s: promoters + passives + detractors must be below 2^53", where);
 

@@ -1,5 +1,5 @@
 /* analyze_json.h — POST /v1/analyze and `abstat analyze`: counts in, the
- * variants block (with omnibus test and verdict) out (SPEC section 7). */
+ * variants block (with omnibus test and verdict) out (README "Calculators without state"). */
 #ifndef ABSTAT_ANALYZE_JSON_H
 #define ABSTAT_ANALYZE_JSON_H
 

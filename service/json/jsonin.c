@@ -4,7 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#define MAX_EXACT 9007199254740992.0 /* 2^53 */
+#include "abstat/stats.h"
+#include "base/utf8.h"
 
 static const char *sep(const char *where)
 {
@@ -35,7 +36,7 @@ int ab_jin_count(const json_t *obj, const char *key, const char *where,
             return ab_error_set(err, 400, "%s%s%s: must not be negative", w(where), sep(where), key);
         /* Compared as an integer: 2^53 + 1 rounds to 2^53 as a double and
          * slipped through the check below, silently changed. */
-        if (i > (json_int_t)1 << 53)
+        if (i > (json_int_t)AB_MAX_COUNT)
             return ab_error_set(err, 400, "%s%s%s: too large (at most 2^53)", w(where),
                                 sep(where), key);
         d = (double)i;
@@ -47,7 +48,7 @@ int ab_jin_count(const json_t *obj, const char *key, const char *where,
     } else {
         return ab_error_set(err, 400, "%s%s%s: must be a number", w(where), sep(where), key);
     }
-    if (d > MAX_EXACT)
+    if (d > AB_MAX_COUNT)
         return ab_error_set(err, 400, "%s%s%s: too large (at most 2^53)", w(where), sep(where), key);
     *out = d;
     return 0;
@@ -90,11 +91,7 @@ int ab_jin_string(const json_t *obj, const char *key, const char *where,
  * client got 500 "out of memory" instead of the 400 naming its key. */
 int ab_jin_quote_len(const char *s, size_t max)
 {
-    size_t n = strlen(s);
-    if (n <= max) return (int)n;
-    n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
-    return (int)n;
+    return (int)ab_utf8_cut(s, strlen(s), max);
 }
 
 int ab_jin_known_keys(const json_t *obj, const char *const *keys,
@@ -114,32 +111,6 @@ int ab_jin_known_keys(const json_t *obj, const char *const *keys,
     return 0;
 }
 
-/* Replaces with '?' every byte of s that does not begin a complete,
- * well-formed UTF-8 character by jansson's rules (no overlong forms, no
- * surrogates, nothing above U+10FFFF). */
-static void utf8_repair(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        unsigned c = *p, cp = 0;
-        size_t n = 0, k;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07;
-        for (k = 1; k < n && (p[k] & 0xc0) == 0x80; k++) cp = cp << 6 | (p[k] & 0x3f);
-        if (!n || k < n || (n == 3 && cp < 0x800) ||
-            (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) {
-            *p++ = '?';
-            continue;
-        }
-        p += n;
-    }
-}
-
 json_t *ab_jin_parse(const char *buf, size_t len, ab_error *err)
 {
     json_error_t jerr;
@@ -149,7 +120,7 @@ json_t *ab_jin_parse(const char *buf, size_t len, ab_error *err)
          * inside a character ("\\u2" then the first byte of "\u00cb"). The
          * text went into the JSON error answer, which jansson then refused
          * to build: 500 instead of this 400. */
-        utf8_repair(jerr.text);
+        ab_utf8_repair(jerr.text);
         ab_error_set(err, 400, "invalid JSON at line %d, column %d: %s", jerr.line,
                      jerr.column, jerr.text);
     }

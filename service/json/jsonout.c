@@ -25,3 +25,8 @@ int ab_jset(json_t *obj, const char *key, json_t *value)
     if (!value) return -1;
     return json_object_set_new(obj, key, value);
 }
+
+void ab_json_release(void *value)
+{
+    json_decref(value);
+}

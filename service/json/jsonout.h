@@ -17,4 +17,8 @@ json_t *ab_jinterval(ab_interval ci);
  * Returns 0, or -1 when value is NULL or the set failed. */
 int ab_jset(json_t *obj, const char *key, json_t *value);
 
+/* json_decref for an untyped pointer: how the domain, which does not know
+ * JSON, frees a value json/ gave it (ab_live_changes_free). */
+void ab_json_release(void *value);
+
 #endif

@@ -96,21 +96,20 @@ static json_t *factorial_json(const ab_live *e, const ab_evaluation *ev)
         n[i] = ev->arms[i].users;
     }
     for (size_t f = 0; f < c->design.nfactors; f++) {
-        const json_t *fac = json_array_get(c->factors, f);
-        const json_t *names = json_object_get(fac, "levels");
+        const ab_factor *fac = &c->factors[f];
         json_t *levels = json_array();
         ab_chisq_result chi = {NAN, NAN, NAN};
         if (!levels) goto oom;
         if (ab_factorial_main_effect(&c->design, x, n, f, lx, ln, &chi) != AB_OK)
             for (size_t l = 0; l < c->design.levels[f]; l++) lx[l] = ln[l] = NAN;
         for (size_t l = 0; l < c->design.levels[f]; l++)
-            json_array_append_new(levels, json_pack("{s:O,s:o,s:o,s:o}", "level",
-                                                    json_array_get(names, l), "users",
+            json_array_append_new(levels, json_pack("{s:s,s:o,s:o,s:o}", "level",
+                                                    fac->levels[l], "users",
                                                     ab_jcount(ln[l]), "conversions",
                                                     ab_jcount(lx[l]), "rate",
                                                     ab_jnum(ln[l] > 0 ? lx[l] / ln[l] : NAN)));
-        if (json_array_append_new(mains, json_pack("{s:O,s:o,s:o,s:o,s:o}", "factor",
-                                                   json_object_get(fac, "name"), "levels", levels,
+        if (json_array_append_new(mains, json_pack("{s:s,s:o,s:o,s:o,s:o}", "factor",
+                                                   fac->name, "levels", levels,
                                                    "statistic", ab_jnum(chi.statistic), "df",
                                                    ab_jnum(chi.df), "p_value",
                                                    ab_jnum(chi.p_value))))
@@ -149,7 +148,7 @@ static json_t *sample_size_json(const ab_live *e, const ab_evaluation *ev)
 json_t *ab_results_json(const ab_live *e, const ab_evaluation *ev)
 {
     const ab_experiment_config *c = &e->cfg;
-    const ab_exp_state *s = &e->state;
+    const ab_counts *s = &e->state;
     ab_arm_view view[AB_MAX_ARMS];
     char since[AB_MAX_ARMS][40], started[40];
     json_t *o = json_object();
@@ -169,7 +168,7 @@ json_t *ab_results_json(const ab_live *e, const ab_evaluation *ev)
                                                                  : json_null()) ||
         ab_jset(o, "days_running", json_real(ev->days_running)) ||
         ab_jset(o, "monitoring_since", monitoring_since_json(e)) ||
-        ab_jset(o, "changes", json_copy(e->changes)) ||
+        ab_jset(o, "changes", e->changes ? json_copy(e->changes) : json_array()) ||
         ab_jset(o, "data_quality",
                 json_pack("{s:o,s:o,s:o,s:o,s:o}", "conflicts", ab_jcount(s->conflicts),
                           "unattributed", ab_jcount(s->unattributed), "duplicates",

@@ -1,5 +1,5 @@
 /* results.h — GET /v1/experiments/{id}/results and /decision as JSON
- * (SPEC section 5), from one evaluation. */
+ * (README "Results and decision"), from one evaluation. */
 #ifndef ABSTAT_RESULTS_H
 #define ABSTAT_RESULTS_H
 

@@ -8,21 +8,22 @@
 #include <string.h>
 
 #include "core/analysis.h"
+#include "core/defaults.h"
 #include "json/jsonout.h"
 
 void ab_sample_size_req_init(ab_sample_size_req *rq)
 {
     memset(rq, 0, sizeof *rq);
-    rq->alpha = 0.05;
-    rq->power = 0.8;
+    rq->alpha = AB_DEFAULT_ALPHA;
+    rq->power = AB_DEFAULT_POWER;
     rq->variants = 2;
-    rq->correction = AB_CORRECT_HOLM;
+    rq->correction = AB_DEFAULT_CORRECTION;
 }
 
 /* Most users or days the plan can state: beyond 2^53 a count is neither
  * exact as a double nor representable as a JSON integer (the cast to one
  * overflowed: daily_users=1e-300 answered "days": -9223372036854775808). */
-#define PLAN_MAX 9007199254740992.0
+#define PLAN_MAX AB_MAX_COUNT
 
 /* A copy of s for quoting in an error, at most 32 bytes, bytes outside
  * printable ASCII as '?': query values are URL-decoded bytes, and one that
@@ -94,7 +95,7 @@ int ab_sample_size_req_set(ab_sample_size_req *rq, const char *key, const char *
         rq->mde = d;
         rq->has_mde = 1;
     } else if (!strcmp(key, "alpha")) {
-        if (d <= 0 || d >= 1) return ab_error_set(err, 400, "alpha: must be between 0 and 1");
+        if (ab_alpha_check(d, AB_ALPHA_MAX_CALC, "alpha", err)) return -1;
         rq->alpha = d;
     } else if (!strcmp(key, "power")) {
         if (d <= 0 || d >= 1) return ab_error_set(err, 400, "power: must be between 0 and 1");

@@ -1,5 +1,5 @@
 /* sample_size_json.h — GET /v1/sample-size and `abstat sample-size`: the
- * planning calculator of SPEC section 7, from string parameters. */
+ * planning calculator of README "Calculators without state", from string parameters. */
 #ifndef ABSTAT_SAMPLE_SIZE_JSON_H
 #define ABSTAT_SAMPLE_SIZE_JSON_H
 

@@ -1,4 +1,4 @@
-/* variants_json.h — the "variants" block of SPEC section 5 as JSON. */
+/* variants_json.h — the "variants" block of README "Results and decision" as JSON. */
 #ifndef ABSTAT_VARIANTS_JSON_H
 #define ABSTAT_VARIANTS_JSON_H
 

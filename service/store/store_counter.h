@@ -1,6 +1,7 @@
-/* store_counter.h — the commit counter kept apart from the events (SPEC
- * section 9: a damaged store is never silently smaller), and the checksum
- * of a stored event row. Used by store_sqlite.c and `abstat backup`; pure
+/* store_counter.h — the commit counter kept apart from the events (README
+ * "Storage and durability": a damaged store is never silently smaller), and the checksum
+ * of a stored event row. Used by the SQLite backend (sqlite_*.c), the
+ * record codec (record.c) and `abstat backup`; pure
  * functions plus two small file operations, so that they can be tested
  * on their own. */
 #ifndef ABSTAT_STORE_COUNTER_H

@@ -18,6 +18,7 @@ if [ -z "$objects" ]; then echo "FAIL no objects under $obj/service (build first
 # defs: "symbol file"; uses: "file symbol" (file = source path without .o)
 for o in $objects; do
     f=${o#"$obj"/}; f=${f%.o}
+    [ -f "$f.c" ] || continue   # left over from a source that is gone
     nm -P --defined-only "$o" | awk -v f="$f" '$2 ~ /^[TDBRCVW]$/ { print $1, f }' >> "$tmp/defs"
     nm -P --undefined-only "$o" | awk -v f="$f" '{ print f, $1 }' >> "$tmp/uses"
 done

@@ -19,6 +19,7 @@
 
 #include "base/arena.h"
 #include "core/event.h"
+#include "json/event_parse.h"
 #include "abstat/stats.h"
 
 #define NOW_MS 1795341600000LL /* 2026-11-22T10:00:00Z */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/experiment.h"
+#include "json/experiment_json.h"
 #include "json/jsonin.h"
 #include "abstat/stats.h"
 

@@ -23,7 +23,8 @@ harnesses="fuzz_events fuzz_experiment fuzz_analyze"
 out=build/fuzz
 # What the harnesses reach: the parsers, the analysis and the statistics.
 # Nothing that needs libevent or SQLite, so one link line fits all three.
-service="arena error event_parse timefmt experiment jsonin phase analysis analyze_json
+service="arena error utf8 event_parse event_scan event_json event event_schema timefmt experiment
+         experiment_json experiment_render defaults jsonin phase analysis analyze_json
          sample_size_json jsonout variants_json verdict webhook_url"
 
 # ---- the compiler ---------------------------------------------------------

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/assign.h"
+#include "browser.h"
 #include "daemon.h"
 #include "test.h"
 
@@ -200,26 +201,6 @@ static void server_stop(void)
 
 /* ---- Chromium ------------------------------------------------------------- */
 
-/* The browser: $ABSTAT_CHROMIUM, or the first of the usual names on PATH. */
-static const char *find_chromium(void)
-{
-    static char found[512];
-    static const char *names[] = {"chromium", "chromium-browser", "google-chrome",
-                                  "google-chrome-stable"};
-    const char *env = getenv("ABSTAT_CHROMIUM"), *path = getenv("PATH");
-    if (env && *env) return access(env, X_OK) == 0 ? env : NULL;
-    for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
-        const char *p = path ? path : "/usr/bin:/bin";
-        while (*p) {
-            size_t len = strcspn(p, ":");
-            snprintf(found, sizeof found, "%.*s/%s", (int)len, p, names[n]);
-            if (len && access(found, X_OK) == 0) return found;
-            p += len;
-            if (*p == ':') p++;
-        }
-    }
-    return NULL;
-}
 
 static char *read_file(const char *path)
 {
@@ -608,7 +589,7 @@ static void test_unlisted_origin(const char *chromium)
 int main(void)
 {
     char tokens[300], cmd[400], daemon_url[64];
-    const char *chromium = find_chromium();
+    const char *chromium = tb_find_chromium();
     FILE *fp;
 
     if (!chromium) {

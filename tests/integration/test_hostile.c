@@ -714,7 +714,7 @@ static void test_paths(void)
         {"events encoded NUL", "POST", "/v1/events%00", GOOD, 0, 404, "no such resource"},
         {"id of 65", "DELETE", "/v1/experiments/hxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL, 0, 400, "invalid experiment id"},
         {"valid id, not there", "DELETE", "/v1/experiments/hx..", NULL, 0, 404, "not found"},
-        {"root", "GET", "/", NULL, 0, 404, "no such resource"},
+        {"root is the dashboard: GET only", "POST", "/", NULL, 0, 405, "method not allowed"},
     };
     char *s, *id;
     run_table(t, sizeof t / sizeof t[0]);

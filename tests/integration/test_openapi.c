@@ -1591,8 +1591,10 @@ static void test_ops(void)
     static const struct {
         const char *path;
         int doc;
-    } assets[] = {{"/v1/openapi.json", 1}, {"/v1/abstat.js", 0}};
-    for (size_t i = 0; i < 2; i++) {
+    } assets[] = {{"/v1/openapi.json", 1}, {"/v1/abstat.js", 0}, {"/", 0},
+                  {"/ui/dashboard.js", 0}, {"/ui/dashboard.experiment.js", 0},
+                  {"/ui/dashboard.css", 0}, {"/ui/chart.min.js", 0}};
+    for (size_t i = 0; i < sizeof assets / sizeof assets[0]; i++) {
         char etag[100], inm[160];
         r = api(&D, NULL, "GET", assets[i].path, assets[i].path, NULL, NULL, 200, VALID);
         if (assets[i].doc) CHECK(r.len == len && file && r.body && !memcmp(r.body, file, len));
@@ -1612,9 +1614,9 @@ static void test_http_errors(void)
     const char *tmpl;
     const json_t *item;
     td_response r;
-    /* Paths the document lacks, two of them named by the contract but not
-     * served yet (the dashboard, history): once they are, it must have them. */
-    static const char *const probes[] = {"/", "/v1/experiments/hero/history", "/nope",
+    /* Paths the document lacks, one of them named by the contract but not
+     * served yet (history): once it is, the document must have it. */
+    static const char *const probes[] = {"/v1/experiments/hero/history", "/nope", "/ui/",
                                          "/v1/experiments/hero/bogus", "/v1"};
 
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
@@ -1695,6 +1697,11 @@ static const struct {
     {"GET", "/metrics", "/metrics", NULL},
     {"GET", "/v1/openapi.json", "/v1/openapi.json", NULL},
     {"GET", "/v1/abstat.js", "/v1/abstat.js", NULL},
+    {"GET", "/", "/", NULL},
+    {"GET", "/ui/dashboard.js", "/ui/dashboard.js", NULL},
+    {"GET", "/ui/dashboard.experiment.js", "/ui/dashboard.experiment.js", NULL},
+    {"GET", "/ui/dashboard.css", "/ui/dashboard.css", NULL},
+    {"GET", "/ui/chart.min.js", "/ui/chart.min.js", NULL},
     {"DELETE", EXP, "/v1/experiments/gone", NULL},
 };
 

@@ -1,6 +1,7 @@
 /* live.c (tests) — see live.h. */
 #include "live.h"
 
+#include "json/experiment_json.h"
 #include "json/jsonin.h"
 #include "test.h"
 

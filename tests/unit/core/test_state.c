@@ -63,7 +63,7 @@ static ab_event at(ab_event ev, int64_t ts)
     return ev;
 }
 
-static ab_apply_result apply(ab_exp_state *s, ab_event ev)
+static ab_apply_result apply(ab_counts *s, ab_event ev)
 {
     return ab_state_apply(s, &ev);
 }
@@ -72,7 +72,7 @@ static ab_apply_result apply(ab_exp_state *s, ab_event ev)
 
 static void check_init(void)
 {
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 3);
     CHECK_INT(s.k, 3);
     CHECK(s.events == 0 && s.duplicates == 0 && s.conflicts == 0 && s.unattributed == 0);
@@ -96,7 +96,7 @@ static void check_init(void)
  * it change nothing, to another are conflicts and ignored. */
 static void check_first_exposure_wins(void)
 {
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 2);
     CHECK_INT(apply(&s, expo("alice", 0)), AB_APPLY_COUNTED);
     CHECK(s.arms[0].users == 1 && s.arms[0].revenue.n == 1);
@@ -125,7 +125,7 @@ static void check_first_exposure_wins(void)
  * so: a later exposure does not pick them up. */
 static void check_unattributed(void)
 {
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 2);
     CHECK_INT(apply(&s, conv("bob", AB_PHASE_DECISION, 20.0)), AB_APPLY_UNATTRIBUTED);
     CHECK_INT(apply(&s, conv("bob", AB_PHASE_DECISION, 20.0)), AB_APPLY_UNATTRIBUTED);
@@ -154,7 +154,7 @@ static void check_unattributed(void)
 /* Conversions count once per user and phase; phases are independent. */
 static void check_once_per_phase(void)
 {
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 2);
     apply(&s, expo("carol", 1));
     apply(&s, expo("dave", 1));
@@ -186,7 +186,7 @@ static void check_once_per_phase(void)
  * holds the squares of totals, not of single values. */
 static void check_revenue(void)
 {
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 2);
     apply(&s, expo("erin", 0));
     apply(&s, expo("frank", 0));
@@ -254,7 +254,7 @@ static void check_revenue_many(void)
     enum { N = 2000 };
     static char names[N][16];
     static double totals[N];
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 3);
     for (int i = 0; i < N; i++) {
         snprintf(names[i], sizeof names[i], "r-%d", i);
@@ -295,7 +295,7 @@ static void check_revenue_many(void)
 /* A user's first NPS answer counts; the categories split at 6|7 and 8|9. */
 static void check_nps(void)
 {
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 2);
     static const char *users[11] = {"n0", "n1", "n2", "n3", "n4", "n5",
                                     "n6", "n7", "n8", "n9", "n10"};
@@ -314,7 +314,7 @@ static void check_nps(void)
     CHECK(a->detractors == 7 && a->passives == 2 && a->promoters == 2);
 
     /* Exact boundaries one user each, in the other arm. */
-    ab_exp_state t;
+    ab_counts t;
     ab_state_init(&t, 2);
     const int scores[4] = {6, 7, 8, 9};
     static const char *b[4] = {"b6", "b7", "b8", "b9"};
@@ -332,7 +332,7 @@ static void check_nps(void)
  * and a duplicate, not applied, whatever it says. Ids are per experiment. */
 static void check_duplicates(void)
 {
-    ab_exp_state s, other;
+    ab_counts s, other;
     ab_state_init(&s, 2);
     ab_state_init(&other, 2);
 
@@ -394,7 +394,7 @@ static void check_duplicates(void)
  * arrival order is not time order. */
 static void check_clock(void)
 {
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 2);
 #define CLOCK_IS(first, last) CHECK(s.first_exposure_ms == (first) && s.last_exposure_ms == (last))
     /* Unattributed conversions and answers, even at absurd times, leave it unset. */
@@ -444,7 +444,7 @@ static void check_clock(void)
 /* One mixed stream with every outcome, tallied by hand. */
 static void check_stream(void)
 {
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 3);
     struct {
         ab_event ev;
@@ -489,7 +489,7 @@ static void check_stream(void)
 /* Events the parser would reject change nothing but the event count. */
 static void check_malformed(void)
 {
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 2);
     CHECK_INT(apply(&s, expo("q", 2)), AB_APPLY_NOOP);  /* variant == k */
     CHECK_INT(apply(&s, expo("q", -1)), AB_APPLY_NOOP);
@@ -516,7 +516,7 @@ static void check_malformed(void)
 static void check_many_users(void)
 {
     enum { N = 200000 };
-    ab_exp_state s;
+    ab_counts s;
     ab_state_init(&s, 4);
     char user[32], id[32];
     int bad = 0;
@@ -555,7 +555,7 @@ static void check_many_users(void)
  * gives it its own counts. */
 static void check_idle(void)
 {
-    ab_exp_state s, t;
+    ab_counts s, t;
     ab_state_init(&s, 3);
     ab_state_init(&t, 2);
     CHECK_INT(ab_state_bytes(&s), 0);
@@ -579,7 +579,7 @@ static void check_idle(void)
 static void check_reserve(void)
 {
     enum { N = 3000 };
-    ab_exp_state s;
+    ab_counts s;
     char user[32], id[32];
     int bad = 0;
     ab_state_init(&s, 2);

@@ -3,6 +3,7 @@
 #include "test.h"
 #include "base/arena.h"
 #include "core/event.h"
+#include "json/event_parse.h"
 
 #include <math.h>
 #include <stdalign.h>

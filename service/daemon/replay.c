@@ -1,0 +1,166 @@
+/* replay.c — rebuilding the live experiments from the store at start:
+ * experiments, then their events in commit order, then their monitoring
+ * state. */
+#include "daemon/replay.h"
+
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/usertable.h"
+#include "core/event.h"
+#include "json/experiment_json.h"
+#include "json/jsonin.h"
+
+/* Replay looks this many events ahead: each user's slot is prefetched
+ * when its event is read and used only when it is applied, so the random
+ * memory access of a large user table overlaps with reading the store. */
+#define REPLAY_AHEAD 16
+
+typedef struct {
+    ab_event ev;
+    uint64_t ukey;
+    char user[AB_USER_MAX + 1];
+    char id[AB_EVENT_ID_MAX + 1];
+} replay_slot;
+
+typedef struct {
+    ab_registry *reg;
+    ab_live *current;   /* events arrive right after their experiment */
+    double events;
+    replay_slot ring[REPLAY_AHEAD];
+    size_t head, count;
+    int failed;
+} replay_ctx;
+
+static void replay_apply_oldest(replay_ctx *rc)
+{
+    replay_slot *sl = &rc->ring[rc->head];
+    if (ab_state_apply_keyed(&rc->current->state, &sl->ev, sl->ukey) == AB_APPLY_NOMEM)
+        rc->failed = 1;
+    rc->head = (rc->head + 1) % REPLAY_AHEAD;
+    rc->count--;
+}
+
+static int replay_drain(replay_ctx *rc)
+{
+    while (rc->count) replay_apply_oldest(rc);
+    return rc->failed ? -1 : 0;
+}
+
+static int replay_experiment(void *arg, const ab_store_experiment *row)
+{
+    replay_ctx *rc = arg;
+    ab_error err = {0, ""};
+    ab_experiment_config cfg;
+    json_t *doc;
+    ab_live *e;
+
+    if (replay_drain(rc)) return -1;
+    rc->current = NULL;
+    if (!(doc = ab_jin_parse_text(row->config, &err)) ||
+        ab_experiment_parse(row->id, doc, &cfg, &err)) {
+        json_decref(doc);
+        ab_logerr("stored experiment %s is unreadable: %s", row->id, err.text);
+        return -1;
+    }
+    json_decref(doc);
+    if (!(e = ab_live_new(&cfg, row->key, row->stopped, row->created_ms))) {
+        ab_experiment_free(&cfg);
+        ab_logerr("out of memory loading experiment %s", row->id);
+        return -1;
+    }
+    e->monitoring_since_ms = row->monitoring_since_ms;
+    if (row->changes) {
+        json_t *changes = ab_jin_parse_text(row->changes, &err);
+        if (!json_is_array(changes)) {
+            json_decref(changes);
+            ab_live_free(e);
+            ab_logerr("stored change history of experiment %s is unreadable", row->id);
+            return -1;
+        }
+        json_decref(e->changes);
+        e->changes = changes;
+    }
+    if (ab_registry_add(rc->reg, e)) {
+        ab_live_free(e);
+        ab_logerr("out of memory loading experiment %s", row->id);
+        return -1;
+    }
+    rc->current = e;
+    return 0;
+}
+
+static int replay_event(void *arg, int64_t key, const ab_event *ev)
+{
+    replay_ctx *rc = arg;
+    replay_slot *sl;
+    if (!rc->current || rc->current->key != key || ev->user_len > AB_USER_MAX ||
+        (ev->id && ev->id_len > AB_EVENT_ID_MAX))
+        return -1;
+    if (ev->type == AB_EVENT_EXPOSURE &&
+        (ev->variant < 0 || (size_t)ev->variant >= rc->current->cfg.k))
+        return -1;
+    if (rc->count == REPLAY_AHEAD) replay_apply_oldest(rc);
+    if (rc->failed) return -1;
+    /* The row's strings live only during this call: copy them. */
+    sl = &rc->ring[(rc->head + rc->count) % REPLAY_AHEAD];
+    sl->ev = *ev;
+    memcpy(sl->user, ev->user, ev->user_len);
+    sl->user[ev->user_len] = '\0';
+    sl->ev.user = sl->user;
+    if (ev->id) {
+        memcpy(sl->id, ev->id, ev->id_len);
+        sl->id[ev->id_len] = '\0';
+        sl->ev.id = sl->id;
+    }
+    sl->ukey = ab_hash(sl->user, ev->user_len);
+    ab_usertable_prefetch(&rc->current->state.users, sl->ukey);
+    rc->count++;
+    rc->events++;
+    return 0;
+}
+
+static int replay_monitor(void *arg, const ab_store_monitor *m)
+{
+    replay_ctx *rc = arg;
+    for (size_t i = 0; i < rc->reg->cap; i++) {
+        ab_live *e = ab_registry_at(rc->reg, i);
+        if (!e || e->key != m->key) continue;
+        if (m->arm == 0) {
+            e->watch.srm_min_p = m->min_p;
+            e->watch.srm_alert_since = m->status ? m->significant_since_ms : 0;
+            e->watch.plan_baseline = m->lo;
+            e->watch.plan_per_variant = m->hi;
+        } else if ((size_t)m->arm < e->cfg.k) {
+            e->mon[m->arm].min_p = m->min_p;
+            e->mon[m->arm].ci.lo = m->lo;
+            e->mon[m->arm].ci.hi = m->hi;
+            e->mon[m->arm].status = (ab_arm_status)m->status;
+            e->mon[m->arm].significant_since = m->significant_since_ms;
+        }
+        return 0;
+    }
+    return 0; /* rows of deleted experiments are harmless */
+}
+
+int ab_replay(ab_registry *reg, ab_store *store)
+{
+    ab_error err = {0, ""};
+    static replay_ctx rc; /* the ring is ~6 KiB: not on the stack */
+    ab_store_loader loader = {replay_experiment, replay_event, replay_monitor};
+    int64_t t0;
+    double secs;
+
+    memset(&rc, 0, sizeof rc);
+    rc.reg = reg;
+    t0 = ab_mono_ns();
+    if (ab_store_load(store, &loader, &rc, &err) || replay_drain(&rc)) {
+        ab_logerr("cannot rebuild state from the store: %s", err.text);
+        return -1;
+    }
+    secs = (double)(ab_mono_ns() - t0) * 1e-9;
+    ab_info("replayed %.0f events of %zu experiments in %.3f s (%.0f events/s)", rc.events,
+            reg->count, secs, secs > 0 ? rc.events / secs : 0.0);
+    return 0;
+}

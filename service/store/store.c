@@ -1,0 +1,454 @@
+/* store.c — the backend-independent half of store.h: the commit thread and its order. */
+#include "store/store_backend.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* One submitted batch: queued, then committed and waiting for its
+ * callback on the caller's thread. */
+typedef struct job {
+    ab_store_batch *batch;
+    ab_store_done done;
+    void *arg;
+    ab_store_result result;
+    ab_store_seal seal;
+    struct job *next;
+} job;
+
+struct ab_store {
+    const ab_store_backend *be;
+    void *impl;
+    /* The backend is used by one thread at a time: the store thread holds
+     * this during a batch commit, the caller from begin to commit (and
+     * around each write outside a transaction). */
+    pthread_mutex_t backend;
+    /* lock guards the queues, unfinished, sealing and the stops; work
+     * wakes the commit thread, seal the witness thread, finished
+     * ab_store_wait. */
+    pthread_mutex_t lock;
+    pthread_cond_t work, seal, finished;
+    job *queue, *queue_tail;     /* submitted, not committed yet */
+    job *sealq, *sealq_tail;     /* committed, the backend's witness to run */
+    job *done, *done_tail;       /* committed, callback not run yet */
+    size_t unfinished;           /* submitted and not finished */
+    size_t uncommitted;          /* submitted and not through commit_batch yet */
+    size_t in_flight;            /* submitted and callback not run (caller's thread) */
+    int sealing;                 /* the witness thread holds a job */
+    int stop, stop_witness;
+    pthread_t thread, witness;
+    int started, witness_started;
+    void (*notify)(void *arg);
+    void *notify_arg;
+    int in_tx;                   /* caller's thread only */
+    int held;                    /* caller's thread only: inside a HELD call */
+    int recover;
+    ab_store_integrity integ;
+};
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A job is done: its outcome goes to the caller, who is woken. Called
+ * and returns with s->lock held. The job counts as unfinished until the
+ * wake-up has returned: ab_store_wait returns only then, so a caller that
+ * waited may take its waker away (ab_store_set_notify). */
+static void finish(ab_store *s, job *j)
+{
+    if (s->done_tail) s->done_tail->next = j;
+    else s->done = j;
+    s->done_tail = j;
+    if (s->notify) {
+        /* Outside the lock: the waker may take locks of its own. */
+        void (*notify)(void *) = s->notify;
+        void *narg = s->notify_arg;
+        pthread_mutex_unlock(&s->lock);
+        notify(narg);
+        pthread_mutex_lock(&s->lock);
+    }
+    s->unfinished--;
+    pthread_cond_broadcast(&s->finished);
+}
+
+/* The commit thread: commits queued batches one after the other, in
+ * order; a commit that left a seal (or follows one still being sealed)
+ * goes on to the witness thread, so that outcomes keep their order. */
+static void *commit_main(void *arg)
+{
+    ab_store *s = arg;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        job *j;
+        double t0;
+        while (!s->queue && !s->stop) pthread_cond_wait(&s->work, &s->lock);
+        if (!s->queue) break; /* stopping, and nothing left */
+        j = s->queue;
+        s->queue = j->next;
+        if (!s->queue) s->queue_tail = NULL;
+        pthread_mutex_unlock(&s->lock);
+
+        j->next = NULL;
+        memset(&j->result, 0, sizeof j->result);
+        memset(&j->seal, 0, sizeof j->seal);
+        j->result.events = j->batch->events;
+        t0 = mono_seconds();
+        pthread_mutex_lock(&s->backend);
+        j->result.kind = s->be->commit_batch(s->impl, j->batch, &j->seal, &j->result.err);
+        pthread_mutex_unlock(&s->backend);
+        j->result.seconds = mono_seconds() - t0;
+
+        pthread_mutex_lock(&s->lock);
+        s->uncommitted--;
+        if (s->be->witness && (j->seal.needed || s->sealq || s->sealing)) {
+            if (s->sealq_tail) s->sealq_tail->next = j;
+            else s->sealq = j;
+            s->sealq_tail = j;
+            pthread_cond_signal(&s->seal);
+            /* The caller may send the next batch now (ab_store_accepting). */
+            if (s->notify) {
+                void (*notify)(void *) = s->notify;
+                void *narg = s->notify_arg;
+                pthread_mutex_unlock(&s->lock);
+                notify(narg);
+                pthread_mutex_lock(&s->lock);
+            }
+        } else {
+            finish(s, j);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* The witness thread: the backend's last step of each sealed commit, in
+ * order, while the commit thread goes on with the next batch. */
+static void *witness_main(void *arg)
+{
+    ab_store *s = arg;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        job *j;
+        while (!s->sealq && !s->stop_witness) pthread_cond_wait(&s->seal, &s->lock);
+        if (!s->sealq) break;
+        j = s->sealq;
+        s->sealq = j->next;
+        if (!s->sealq) s->sealq_tail = NULL;
+        j->next = NULL;
+        s->sealing = 1;
+        pthread_mutex_unlock(&s->lock);
+        if (j->result.kind == AB_STORE_OK && j->seal.needed) {
+            double t0 = mono_seconds();
+            s->be->witness(s->impl, &j->seal);
+            j->result.seconds += mono_seconds() - t0;
+        }
+        pthread_mutex_lock(&s->lock);
+        s->sealing = 0;
+        finish(s, j);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* Stops the threads once they have run out of work. */
+static void stop_threads(ab_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stop = 1;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    if (s->started) pthread_join(s->thread, NULL);
+    s->started = 0;
+    pthread_mutex_lock(&s->lock);
+    s->stop_witness = 1;
+    pthread_cond_signal(&s->seal);
+    pthread_mutex_unlock(&s->lock);
+    if (s->witness_started) pthread_join(s->witness, NULL);
+    s->witness_started = 0;
+}
+
+ab_store *ab_store_open_with(const ab_store_backend *be, const char *where,
+                             ab_durability durability, ab_error *err)
+{
+    ab_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        ab_store_fail(err, AB_STORE_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->be = be;
+    if (pthread_mutex_init(&s->backend, NULL)) goto no_locks;
+    if (pthread_mutex_init(&s->lock, NULL)) goto no_lock;
+    if (pthread_cond_init(&s->work, NULL)) goto no_work;
+    if (pthread_cond_init(&s->finished, NULL)) goto no_finished;
+    if (pthread_cond_init(&s->seal, NULL)) goto no_seal;
+    if (!(s->impl = be->open(where, durability, err))) goto no_impl;
+    if (pthread_create(&s->witness, NULL, witness_main, s)) {
+        ab_store_fail(err, AB_STORE_INTERNAL, "store: cannot start the witness thread");
+        be->close(s->impl);
+        goto no_impl;
+    }
+    s->witness_started = 1;
+    if (pthread_create(&s->thread, NULL, commit_main, s)) {
+        ab_store_fail(err, AB_STORE_INTERNAL, "store: cannot start the commit thread");
+        stop_threads(s);
+        be->close(s->impl);
+        goto no_impl;
+    }
+    s->started = 1;
+    return s;
+no_impl:
+    pthread_cond_destroy(&s->seal);
+no_seal:
+    pthread_cond_destroy(&s->finished);
+no_finished:
+    pthread_cond_destroy(&s->work);
+no_work:
+    pthread_mutex_destroy(&s->lock);
+no_lock:
+    pthread_mutex_destroy(&s->backend);
+no_locks:
+    if (err && !err->text[0])
+        ab_store_fail(err, AB_STORE_INTERNAL, "store: cannot create its locks");
+    free(s);
+    return NULL;
+}
+
+ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err)
+{
+    return ab_store_open_with(&ab_store_sqlite, dir, durability, err);
+}
+
+void ab_store_close(ab_store *s)
+{
+    if (!s) return;
+    if (s->in_tx) ab_store_rollback(s);
+    ab_store_wait(s);
+    stop_threads(s);
+    ab_store_complete(s); /* anything the joins let finish */
+    s->be->close(s->impl);
+    pthread_cond_destroy(&s->seal);
+    pthread_cond_destroy(&s->finished);
+    pthread_cond_destroy(&s->work);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->backend);
+    free(s);
+}
+
+/* ---- Batches ----------------------------------------------------------- */
+
+void ab_store_set_notify(ab_store *s, void (*notify)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&s->lock);
+    s->notify = notify;
+    s->notify_arg = arg;
+    pthread_mutex_unlock(&s->lock);
+}
+
+ab_store_status ab_store_submit(ab_store *s, ab_store_batch *b, ab_store_done done, void *arg)
+{
+    job *j = calloc(1, sizeof *j);
+    if (!j) {
+        ab_store_batch_free(b);
+        return AB_STORE_NOMEM;
+    }
+    j->batch = b;
+    j->done = done;
+    j->arg = arg;
+    pthread_mutex_lock(&s->lock);
+    if (s->queue_tail) s->queue_tail->next = j;
+    else s->queue = j;
+    s->queue_tail = j;
+    s->unfinished++;
+    s->uncommitted++;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    s->in_flight++;
+    return AB_STORE_OK;
+}
+
+size_t ab_store_complete(ab_store *s)
+{
+    job *list, *next;
+    size_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    list = s->done;
+    s->done = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->lock);
+    for (; list; list = next) {
+        next = list->next;
+        s->in_flight--;
+        if (list->done) list->done(list->arg, &list->result);
+        ab_store_batch_free(list->batch);
+        free(list);
+        n++;
+    }
+    return n;
+}
+
+void ab_store_wait(ab_store *s)
+{
+    /* Holding the backend (a transaction, a callback of a load) the thread
+     * could not commit: waiting would never end, so run what is done. */
+    int can_wait = !s->in_tx && !s->held;
+    do {
+        if (can_wait) {
+            pthread_mutex_lock(&s->lock);
+            while (s->unfinished) pthread_cond_wait(&s->finished, &s->lock);
+            pthread_mutex_unlock(&s->lock);
+        }
+        /* Callbacks may submit again: until nothing is left. */
+    } while (ab_store_complete(s) && can_wait);
+}
+
+size_t ab_store_in_flight(const ab_store *s)
+{
+    return s->in_flight;
+}
+
+int ab_store_accepting(ab_store *s)
+{
+    int idle;
+    pthread_mutex_lock(&s->lock);
+    idle = s->uncommitted == 0;
+    pthread_mutex_unlock(&s->lock);
+    return idle;
+}
+
+/* ---- Synchronous writes ------------------------------------------------ */
+
+ab_store_status ab_store_begin(ab_store *s, ab_error *err)
+{
+    ab_store_status rc;
+    if (s->in_tx) return AB_STORE_OK;
+    if (s->held)
+        return ab_store_fail(err, AB_STORE_INVALID, "store: a transaction inside a callback");
+    pthread_mutex_lock(&s->backend);
+    if ((rc = s->be->begin(s->impl, err)) != AB_STORE_OK) {
+        pthread_mutex_unlock(&s->backend);
+        return rc;
+    }
+    s->in_tx = 1;
+    return AB_STORE_OK;
+}
+
+ab_store_status ab_store_commit(ab_store *s, ab_error *err)
+{
+    ab_store_status rc;
+    if (!s->in_tx) return AB_STORE_OK;
+    rc = s->be->commit(s->impl, err);
+    s->in_tx = 0;
+    pthread_mutex_unlock(&s->backend);
+    return rc;
+}
+
+void ab_store_rollback(ab_store *s)
+{
+    if (!s->in_tx) return;
+    s->be->rollback(s->impl);
+    s->in_tx = 0;
+    pthread_mutex_unlock(&s->backend);
+}
+
+int ab_store_in_transaction(const ab_store *s)
+{
+    return s->in_tx;
+}
+
+static ab_store_status outside(ab_error *err)
+{
+    return ab_store_fail(err, AB_STORE_INVALID, "store: write outside a transaction");
+}
+
+ab_store_status ab_store_put_experiment(ab_store *s, ab_store_experiment *e, ab_error *err)
+{
+    return s->in_tx ? s->be->put_experiment(s->impl, e, err) : outside(err);
+}
+
+ab_store_status ab_store_delete_experiment(ab_store *s, int64_t key, ab_error *err)
+{
+    return s->in_tx ? s->be->delete_experiment(s->impl, key, err) : outside(err);
+}
+
+ab_store_status ab_store_put_monitor(ab_store *s, const ab_store_monitor *m, ab_error *err)
+{
+    return s->in_tx ? s->be->put_monitor(s->impl, m, err) : outside(err);
+}
+
+ab_store_status ab_store_clear_monitor(ab_store *s, int64_t key, ab_error *err)
+{
+    return s->in_tx ? s->be->clear_monitor(s->impl, key, err) : outside(err);
+}
+
+/* ---- Start and operations ---------------------------------------------- */
+
+/* Runs one backend call with the backend held, unless the caller holds
+ * it already: a transaction, or a load or outbox callback that calls the
+ * store again. */
+#define HELD(s, call)                                                       \
+    do {                                                                    \
+        int take_ = !(s)->in_tx && !(s)->held;                              \
+        if (take_) pthread_mutex_lock(&(s)->backend);                       \
+        (s)->held++;                                                        \
+        call;                                                               \
+        (s)->held--;                                                        \
+        if (take_) pthread_mutex_unlock(&(s)->backend);                     \
+    } while (0)
+
+ab_store_status ab_store_load(ab_store *s, const ab_store_loader *loader, void *ctx,
+                              ab_error *err)
+{
+    ab_store_status rc;
+    memset(&s->integ, 0, sizeof s->integ);
+    HELD(s, rc = s->be->load(s->impl, loader, ctx, s->recover, &s->integ, err));
+    return rc;
+}
+
+void ab_store_set_recover(ab_store *s, int recover)
+{
+    s->recover = recover;
+}
+
+const ab_store_integrity *ab_store_integrity_of(const ab_store *s)
+{
+    return &s->integ;
+}
+
+int ab_store_writable(ab_store *s)
+{
+    int ok;
+    if (s->in_tx) return 1; /* a transaction is open: its commit will tell */
+    HELD(s, ok = s->be->writable(s->impl));
+    return ok;
+}
+
+size_t ab_store_memory_bytes(const ab_store *s)
+{
+    return s ? s->be->memory_bytes(s->impl) : ab_store_sqlite.memory_bytes(NULL);
+}
+
+ab_store_status ab_store_outbox_put(ab_store *s, const ab_store_delivery *d, ab_error *err)
+{
+    ab_store_status rc;
+    HELD(s, rc = s->be->outbox_put(s->impl, d, err));
+    return rc;
+}
+
+ab_store_status ab_store_outbox_del(ab_store *s, const char *id, ab_error *err)
+{
+    ab_store_status rc;
+    HELD(s, rc = s->be->outbox_del(s->impl, id, err));
+    return rc;
+}
+
+ab_store_status ab_store_outbox_load(ab_store *s,
+                                     int (*cb)(void *ctx, const ab_store_delivery *d),
+                                     void *ctx, ab_error *err)
+{
+    ab_store_status rc;
+    HELD(s, rc = s->be->outbox_load(s->impl, cb, ctx, err));
+    return rc;
+}
