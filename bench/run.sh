@@ -2,8 +2,8 @@
 # bench/run.sh — abstat's benchmarks (make bench): ingest against the
 # physical ceilings measured in the same run (nginx answering 204, a bare
 # evhttp server), batch ingest, results latency under ingest, memory per
-# user, restart speed and the statistics core. Prints a table and writes
-# bench/results.md. Server on CPU 0, load generator on CPU 1.
+# user, restart speed, the statistics core and GET /history's rendering.
+# Prints a table and writes bench/results.md. Server on CPU 0, load generator on CPU 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -193,6 +193,10 @@ echo "7. statistics"
 STATS=$("$BB/bench_stats")
 echo "$STATS" | sed 's/^/  /'
 
+echo "8. history: GET /history rendered in-process at $FILL_USERS users"
+HISTORY=$("$BB/bench_history" "$FILL_USERS")
+echo "$HISTORY" | sed 's/^/  /'
+
 # ---- the table ----------------------------------------------------------------
 
 f() { echo "${R[$1]}" | cut -d' ' -f"$2"; }
@@ -220,6 +224,12 @@ BATCH_EPS=$(( $(f batch 1) * 1000 ))
     echo
     echo '```'
     echo "$STATS"
+    echo '```'
+    echo
+    echo "8. History (\`build/bench/bench_history\`, goal: <= 50 ms for 90 days x 10 variants x 10 M users by day):"
+    echo
+    echo '```'
+    echo "$HISTORY"
     echo '```'
 } > "$OUT"
 echo

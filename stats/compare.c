@@ -58,12 +58,13 @@ ab_status ab_compare_rates(const ab_compare_config *cfg, const double *x,
          * exactly: Fisher's test is AB_ERANGE there (R's fails on integer
          * overflow long before), so fisher_p is left undefined rather than
          * failing the whole comparison (/v1/analyze answered 500). */
-        if (x[i] + x[0] <= AB_FISHER_MAX_CONVERSIONS && n[i] + n[0] <= AB_MAX_COUNT &&
+        if (!cfg->no_exact_or_bayes && x[i] + x[0] <= AB_FISHER_MAX_CONVERSIONS &&
+            n[i] + n[0] <= AB_MAX_COUNT &&
             (st = ab_fisher_exact_2x2(x[i], n[i] - x[i], x[0], n[0] - x[0], &r->fisher_p)))
             return st;
         /* With no users in an arm the posterior is only the prior: saying
          * "50 % chance to beat control" would read as evidence. */
-        if (n[i] > 0 && n[0] > 0) {
+        if (n[i] > 0 && n[0] > 0 && !cfg->no_exact_or_bayes) {
             if ((st = ab_bayes_beta_compare(x[i], n[i], x[0], n[0], &r->bayes)))
                 return st;
         } else {

@@ -328,6 +328,10 @@ typedef struct {
     ab_method method;
     double tuning;           /* sequential_tuning */
     ab_correction correction;
+    /* Non-zero: ab_compare_rates leaves fisher_p and the Bayesian figures
+     * NaN, for a caller that shows neither (GET /history, a comparison per
+     * point): they are most of a comparison's cost. 0 computes them. */
+    int no_exact_or_bayes;
 } ab_compare_config;
 
 /* One non-control arm against the control on a rate. */

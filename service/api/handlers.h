@@ -49,6 +49,8 @@ void ab_handle_chartjs(ab_api *api, struct evhttp_request *req, const ab_call *c
 /* handle_results.c */
 void ab_handle_results(ab_api *api, struct evhttp_request *req, const ab_call *call);
 void ab_handle_decision(ab_api *api, struct evhttp_request *req, const ab_call *call);
+/* handle_history.c: GET /v1/experiments/{id}/history */
+void ab_handle_history(ab_api *api, struct evhttp_request *req, const ab_call *call);
 /* handle_calc.c */
 void ab_handle_analyze(ab_api *api, struct evhttp_request *req, const ab_call *call);
 void ab_handle_sample_size(ab_api *api, struct evhttp_request *req, const ab_call *call);

@@ -28,6 +28,7 @@ static const ab_route table[] = {
     {AB_POST,   "/v1/experiments/{id}/start",    ADMIN,       0,           "start",       ab_handle_experiment_start},
     {AB_GET,    "/v1/experiments/{id}/results",  READ,        0,           "results",     ab_handle_results},
     {AB_GET,    "/v1/experiments/{id}/decision", READ,        0,           "decision",    ab_handle_decision},
+    {AB_GET,    "/v1/experiments/{id}/history",  READ,        0,           "history",     ab_handle_history},
     {AB_GET,    "/v1/experiments/{id}/assign",   INGEST|READ, CORS|BEACON, "assign",      ab_handle_assign},
     {AB_POST,   "/v1/analyze",                   READ,        0,           "analyze",     ab_handle_analyze},
     {AB_GET,    "/v1/sample-size",               READ,        0,           "sample_size", ab_handle_sample_size},

@@ -48,6 +48,15 @@ void ab_state_init(ab_counts *s, size_t k)
     s->last_exposure_ms = INT64_MIN;
     ab_usertable_init(&s->users);
     ab_keyset_init(&s->ids);
+    ab_history_init(&s->history);
+}
+
+/* The history's cell of the event's hour and variant v, or NULL. Its
+ * failure (out of memory) never refuses the event: the counts are what
+ * decides and stay whole; the history says it is incomplete (lost). */
+static ab_history_cell *hist(ab_counts *s, const ab_event *ev, size_t v)
+{
+    return ab_history_cell_at(&s->history, s->k, ev->ts_ms, v);
 }
 
 /* Exposure: the first one places the user; later ones to the same variant
@@ -67,6 +76,8 @@ static ab_apply_result apply_exposure(ab_counts *s, ab_user *u, uint64_t ukey,
     ab_arm_counts *a = &s->arms[ev->variant];
     a->users++;
     a->revenue.n++; /* revenue is per user over all users, buyers or not */
+    ab_history_cell *c = hist(s, ev, (size_t)ev->variant);
+    if (c) c->users++;
     return AB_APPLY_COUNTED;
 }
 
@@ -98,6 +109,7 @@ static ab_apply_result apply_conversion(ab_counts *s, ab_user *u, const ab_event
         return AB_APPLY_UNATTRIBUTED;
     }
     ab_arm_counts *a = &s->arms[u->variant];
+    ab_history_cell *c;
     int changed = 0;
     /* A value of 0 leaves the total as it is: no revenue slot spent on it. */
     if (isfinite(ev->value) && ev->value != 0.0) {
@@ -109,12 +121,18 @@ static ab_apply_result apply_conversion(ab_counts *s, ab_user *u, const ab_event
          * v (2 old + v) rather than the difference of the squares so that
          * large totals do not cancel catastrophically. */
         add_compensated(&a->revenue.sumsq, &s->rev2_comp[u->variant], v * (2.0 * old + v));
+        /* The history takes it by the conversion's own ts (README "History"). */
+        if ((c = hist(s, ev, u->variant))) {
+            c->revenue_sum += v;
+            c->revenue_sumsq += v * (2.0 * old + v);
+        }
         changed = 1;
     }
     unsigned bit = 1u << ev->phase;
     if (!(u->flags & bit)) {
         u->flags |= (uint8_t)bit;
         a->conversions[ev->phase]++;
+        if ((c = hist(s, ev, u->variant))) c->conversions[ev->phase]++;
         changed = 1;
     }
     return changed ? AB_APPLY_COUNTED : AB_APPLY_NOOP;
@@ -131,9 +149,12 @@ static ab_apply_result apply_nps(ab_counts *s, ab_user *u, const ab_event *ev)
     if (u->flags & AB_USER_NPS) return AB_APPLY_NOOP;
     u->flags |= AB_USER_NPS;
     ab_arm_counts *a = &s->arms[u->variant];
-    if (ev->score >= 9) a->promoters++;
-    else if (ev->score >= 7) a->passives++;
-    else a->detractors++;
+    ab_history_cell *c = hist(s, ev, u->variant);
+    ab_history_cell none = {0};
+    if (!c) c = &none;
+    if (ev->score >= 9) a->promoters++, c->promoters++;
+    else if (ev->score >= 7) a->passives++, c->passives++;
+    else a->detractors++, c->detractors++;
     return AB_APPLY_COUNTED;
 }
 
@@ -239,13 +260,15 @@ void ab_state_release(ab_counts *s, size_t users, size_t ids, size_t revenue)
 size_t ab_state_bytes(const ab_counts *s)
 {
     return ab_usertable_bytes(&s->users) + ab_keyset_bytes(&s->ids) +
-           (has_arms(s) ? arms_bytes(s->k ? s->k : 1) : 0);
+           (has_arms(s) ? arms_bytes(s->k ? s->k : 1) : 0) +
+           ab_history_bytes(&s->history, s->k);
 }
 
 void ab_state_free(ab_counts *s)
 {
     ab_usertable_free(&s->users);
     ab_keyset_free(&s->ids);
+    ab_history_free(&s->history);
     if (s->arms && has_arms(s)) free(s->arms);
     point_at_zeros(s);
     s->held_users = s->held_ids = s->held_revenue = 0;

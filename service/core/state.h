@@ -7,6 +7,7 @@
 
 #include "core/analysis.h"
 #include "core/event.h"
+#include "core/history.h"
 #include "base/usertable.h"
 
 /* ab_counts: what the events of one experiment add up to, by the counting
@@ -38,6 +39,9 @@ typedef struct {
     int64_t last_exposure_ms;
     ab_usertable users;
     ab_keyset ids;
+    /* The same counts per UTC hour of the events' ts (history.h), for
+     * GET /history; rebuilt by replay like everything here. */
+    ab_history history;
     /* Room promised by ab_state_reserve and not yet released: the tables
      * always hold count + held more of each without allocating. */
     size_t held_users, held_ids, held_revenue;
@@ -70,7 +74,10 @@ ab_apply_result ab_state_apply_keyed(ab_counts *s, const ab_event *ev, uint64_t 
 /* Reservations: room for up to `users` new users, `ids` new idempotency
  * ids and `revenue` first revenue values, on top of every earlier
  * reservation not yet released. Once it returned 0, applying events that
- * need no more than that cannot return AB_APPLY_NOMEM. Callers that must not
+ * need no more than that cannot return AB_APPLY_NOMEM. The history's day
+ * blocks are not reserved: an event of a new UTC day allocates one while
+ * counting (24 x k cells), and a failure there marks the history lost
+ * rather than refusing the event. Callers that must not
  * fail after a commit (ingest) reserve before storing and release after
  * counting. A capacity check when the tables have room.
  * ab_state_reserve_cost: the bytes the reservation would allocate now (new
@@ -86,7 +93,7 @@ int ab_state_reserve(ab_counts *s, size_t users, size_t ids, size_t revenue);
 void ab_state_release(ab_counts *s, size_t users, size_t ids, size_t revenue);
 /* Arm i's counts with the compensated revenue sums. */
 void ab_state_arm(const ab_counts *s, size_t i, ab_arm_counts *out);
-/* Heap bytes held for users, ids and the per-arm counts. */
+/* Heap bytes held for users, ids, the per-arm counts and the history. */
 size_t ab_state_bytes(const ab_counts *s);
 /* Frees the tables and the counts (they read as zeros afterwards;
  * ab_state_init to reuse). */

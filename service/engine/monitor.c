@@ -143,14 +143,17 @@ static void report(ab_monitor *m, const ab_live *e, const ab_evaluation *ev, siz
     }
 }
 
-ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int flush)
+ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int timer)
 {
     ab_monitor_arm before[AB_MAX_ARMS];
     ab_monitor_exp watch_before;
     ab_status st;
 
-    if (flush && m->deps.ingest) ab_ingest_flush(m->deps.ingest);
-    if (!flush) e->read_ms = ab_now_ms(); /* a read: its cache is worth keeping */
+    /* Both evaluate what is counted, never waiting for a batch in flight:
+     * its events are not acknowledged yet, and counting them marks the
+     * experiment dirty for the next tick. (Waiting here held the loop up
+     * for a commit every second.) */
+    if (!timer) e->read_ms = ab_now_ms(); /* a read: its cache is worth keeping */
     /* Unchanged counts and config give the same evaluation: the running
      * minimum cannot move, nor can any status. */
     if (!e->dirty && e->cache) {
@@ -166,7 +169,7 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
      * account's budget; an unread one is freed by the memory sweep, so an
      * idle experiment holds none. Without a cache, !dirty still tells the
      * timer that nothing changed. */
-    if (e->cache || (!flush && m->deps.memory && ab_memory_cache_admit(m->deps.memory) &&
+    if (e->cache || (!timer && m->deps.memory && ab_memory_cache_admit(m->deps.memory) &&
                      (e->cache = malloc(sizeof *e->cache))))
         memcpy(e->cache, ev, sizeof *ev);
     e->dirty = 0;

@@ -21,7 +21,7 @@ typedef struct {
     struct event_base *base;  /* the timer's and the webhooks' loop */
     ab_registry *reg;         /* the experiments evaluated */
     ab_store *store;          /* monitoring rows and the webhook outbox */
-    ab_ingest *ingest;        /* flushed before the timer evaluates; NULL: none */
+    ab_ingest *ingest;        /* flushed before the last save at shutdown; NULL: none */
     ab_metrics *metrics;      /* significance and webhook counters */
     ab_memory *memory;        /* the evaluation caches' budget; NULL: no caches */
 } ab_monitor_deps;
@@ -41,12 +41,12 @@ void ab_monitor_free(ab_monitor *m);
  * changed since its last evaluation (or has state still to store). */
 void ab_monitor_tick(ab_monitor *m);
 
-/* Evaluates e now, stores what changed in its monitoring state and reports
- * new significance. ev receives the evaluation. The timer passes flush = 1
- * (pending events are committed and counted first); a results request
- * passes 0 and evaluates what is committed, without waiting for the batch
- * in flight. */
-ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int flush);
+/* Evaluates e now, over the events counted so far (never waiting for a
+ * commit in flight), stores what changed in its monitoring state and
+ * reports new significance. ev receives the evaluation. The timer passes
+ * timer = 1; a results request passes 0, which may also keep the
+ * evaluation as e's cache. */
+ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int timer);
 
 /* Writes every experiment's unsaved monitoring state (at shutdown). */
 void ab_monitor_save_all(ab_monitor *m);

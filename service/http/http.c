@@ -82,6 +82,25 @@ void ab_http_static(struct evhttp_request *req, int code, const char *type, cons
     send_typed(req, code, type);
 }
 
+static void free_owned(const void *data, size_t len, void *extra)
+{
+    (void)len;
+    (void)extra;
+    free((void *)data);
+}
+
+void ab_http_owned(struct evhttp_request *req, int code, const char *type, char *data,
+                   size_t len)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    if (evbuffer_add_reference(out, data, len, free_owned, NULL) != 0) {
+        free(data);
+        ab_http_error(req, 500, "out of memory");
+        return;
+    }
+    send_typed(req, code, type);
+}
+
 void ab_http_json(struct evhttp_request *req, int code, json_t *body)
 {
     struct evbuffer *out = evhttp_request_get_output_buffer(req);

@@ -20,6 +20,10 @@ void ab_http_printf(struct evhttp_request *req, int code, const char *fmt, ...)
  * connection, as embedded files do) with the given Content-Type. */
 void ab_http_static(struct evhttp_request *req, int code, const char *type, const void *data,
                     size_t len);
+/* A reply of len bytes of malloc'd data, owned from now on (freed once
+ * sent, or at once when it cannot be), with the given Content-Type. */
+void ab_http_owned(struct evhttp_request *req, int code, const char *type, char *data,
+                   size_t len);
 /* A reply with no body (204 for CORS preflights). */
 void ab_http_empty(struct evhttp_request *req, int code);
 /* {"error": text} with status code. */

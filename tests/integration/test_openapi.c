@@ -1348,7 +1348,19 @@ static void test_reads(void)
         td_free(&r);
         snprintf(path, sizeof path, "/v1/experiments/%s/decision", ids[i]);
         call(&D, "GET", EXP "/decision", path, NULL, 200, VALID);
+        snprintf(path, sizeof path, "/v1/experiments/%s/history", ids[i]);
+        r = api(&D, NULL, "GET", EXP "/history", path, NULL, NULL, 200, VALID);
+        if (!strcmp(ids[i], "defaults"))
+            CHECK_INT(json_array_size(json_object_get(r.json, "points")), 0);
+        else
+            CHECK(json_array_size(json_object_get(r.json, "points")) > 0);
+        td_free(&r);
+        snprintf(path, sizeof path, "/v1/experiments/%s/history?interval=hour&format=csv", ids[i]);
+        call(&D, "GET", EXP "/history", path, NULL, 200, VALID);
     }
+    call(&D, "GET", EXP "/history", "/v1/experiments/nope/history", NULL, 404, VALID);
+    call(&D, "GET", EXP "/history", "/v1/experiments/hero/history?interval=week", NULL, 400, INVALID);
+    call(&D, "GET", EXP "/history", "/v1/experiments/hero/history?format=xml", NULL, 400, INVALID);
     /* The clear winner has a significant_since and ships. */
     r = api(&D, NULL, "GET", EXP "/decision", "/v1/experiments/checkout-cta/decision", NULL, NULL,
             200, VALID);
@@ -1614,10 +1626,9 @@ static void test_http_errors(void)
     const char *tmpl;
     const json_t *item;
     td_response r;
-    /* Paths the document lacks, one of them named by the contract but not
-     * served yet (history): once it is, the document must have it. */
-    static const char *const probes[] = {"/v1/experiments/hero/history", "/nope", "/ui/",
-                                         "/v1/experiments/hero/bogus", "/v1"};
+    /* Paths the document lacks. */
+    static const char *const probes[] = {"/nope", "/ui/", "/v1/experiments/hero/bogus", "/v1",
+                                         "/v1/experiments/hero/history/day"};
 
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
         r = td_req(&D, "GET", probes[i], NULL);
@@ -1689,6 +1700,7 @@ static const struct {
     {"POST", EXP "/start", "/v1/experiments/sec/start", NULL},
     {"GET", EXP "/results", "/v1/experiments/sec/results", NULL},
     {"GET", EXP "/decision", "/v1/experiments/sec/decision", NULL},
+    {"GET", EXP "/history", "/v1/experiments/sec/history", NULL},
     {"GET", EXP "/assign", "/v1/experiments/sec/assign?user=t1", NULL},
     {"OPTIONS", EXP "/assign", "/v1/experiments/sec/assign", NULL},
     {"POST", "/v1/analyze", "/v1/analyze", T_ANALYZE},

@@ -63,7 +63,7 @@ static void test_not_found(void)
     static const char *const paths[] = {"/ui/", "", "/v1", "/nope", "/v1/events/", "/v1/event",
                                         "/v1/experiments/hero/bogus",
                                         "/v1/experiments/hero/results/x", "/healthz/",
-                                        "/v1/experiments/hero/history", "//v1/events"};
+                                        "/v1/experiments/hero/history/x", "//v1/events"};
     ab_route_match m;
     size_t n;
     ab_routes(&n);
