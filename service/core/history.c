@@ -22,9 +22,15 @@ static size_t lower_bound(const ab_history *h, int64_t day)
     return lo;
 }
 
-static size_t day_bytes(size_t k)
+size_t ab_history_day_bytes(size_t k)
 {
-    return 24 * k * sizeof(ab_history_cell);
+    return 24 * (k ? k : 1) * sizeof(ab_history_cell);
+}
+
+int ab_history_has_day(const ab_history *h, int64_t day)
+{
+    size_t i = lower_bound(h, day);
+    return i < h->n && h->days[i].day == day;
 }
 
 /* The block of day, inserted at its place when new; NULL when out of
@@ -46,7 +52,7 @@ static ab_history_cell *day_block(ab_history *h, size_t k, int64_t day)
         h->days = d;
         h->cap = cap;
     }
-    ab_history_cell *cells = calloc(1, day_bytes(k ? k : 1));
+    ab_history_cell *cells = calloc(1, ab_history_day_bytes(k));
     if (!cells) return NULL;
     memmove(&h->days[i + 1], &h->days[i], (h->n - i) * sizeof *h->days);
     h->days[i].day = day;
@@ -116,7 +122,7 @@ int64_t ab_history_last_hour(const ab_history *h, size_t k)
 
 size_t ab_history_bytes(const ab_history *h, size_t k)
 {
-    return h->cap * sizeof *h->days + h->n * day_bytes(k ? k : 1);
+    return h->cap * sizeof *h->days + h->n * ab_history_day_bytes(k);
 }
 
 void ab_history_free(ab_history *h)

@@ -49,6 +49,11 @@ typedef struct {
 } ab_history;
 
 void ab_history_init(ab_history *h);
+/* Bytes of one day's block for k variants: what a day without a block
+ * costs the memory account when an event of it is counted. */
+size_t ab_history_day_bytes(size_t k);
+/* 1 when day (floor(ts / AB_DAY_MS)) has its block already. */
+int ab_history_has_day(const ab_history *h, int64_t day);
 /* The cell of variant v (< k) at the hour of ts_ms, made on first use; NULL
  * when out of memory (then h->lost is set). The pointer is valid until the
  * next call that adds a day. */

@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "base/usertable.h"
+#include "core/history.h"
 #include "core/registry.h"
 #include "core/state.h"
 
@@ -124,14 +125,23 @@ static int reserve(ab_ingest *in, ab_pending *p)
     for (size_t i = 0, j; i < n; i = j) {
         ab_live *e = ev[i].exp;
         ab_reservation r = {e, 0, 0, 0};
-        size_t cost, before;
+        size_t cost, before, days = 0;
+        int64_t day = INT64_MIN;
         for (j = i; j < n && ev[j].exp == e; j++) {
+            int64_t d = ab_floor_div(ev[j].ts_ms, AB_DAY_MS);
             r.users += ev[j].type == AB_EVENT_EXPOSURE;
             r.ids += ev[j].id != NULL;
             r.revenue += ev[j].type == AB_EVENT_CONVERSION && isfinite(ev[j].value) &&
                          ev[j].value != 0.0;
+            /* A backfill over many days adds a history block a day: a
+             * bound that is exact for events in ts order. */
+            if (d != day) days += !ab_history_has_day(&e->state.history, day = d);
         }
         cost = ab_state_reserve_cost(&e->state, r.users, r.ids, r.revenue);
+        if (cost != SIZE_MAX && days) {
+            size_t per = ab_history_day_bytes(e->state.k);
+            cost = days > (SIZE_MAX - cost) / per ? SIZE_MAX : cost + days * per;
+        }
         if (cost && (cost == SIZE_MAX || !ab_memory_fits(mem, cost))) {
             why = "counting these events would need more";
             goto refuse;

@@ -16,6 +16,7 @@
 
 #include "core/registry.h"
 #include "core/state.h"
+#include "core/history.h"
 #include "engine/ingest.h"
 #include "json/experiment_json.h"
 #include "json/jsonin.h"
@@ -277,6 +278,33 @@ static void test_memory_refusal(void)
     free(h);
 }
 
+/* A backfill over many days costs a history block a day: refused when
+ * those blocks would cross the limit, though its users alone would fit. */
+static void test_memory_history_days(void)
+{
+    rig r;
+    heard *h = calloc(1, sizeof *h);
+    ab_live *e;
+    ab_pending *p;
+    size_t n = 2000, users_cost;
+    if (!h || rig_up(&r, AB_DURABILITY_NORMAL)) return;
+    if (!(e = experiment(r.store, &r.reg, "days"))) return;
+    users_cost = ab_state_reserve_cost(&e->state, n, 0, 0);
+    /* Room for the users and ten days' blocks, not for 2,000 days. */
+    r.mem.limit = ab_memory_used(&r.mem) + users_cost + 10 * ab_history_day_bytes(e->state.k);
+    p = request(e, h, 0, "d", n);
+    for (size_t i = 0; i < n; i++) p->batch.events[i].ts_ms = 1700000000000 + (int64_t)i * AB_DAY_MS;
+    ab_ingest_submit(&r.in, p);
+    CHECK_INT(h->n, 1);
+    CHECK_INT(h->kind[0], AB_INGEST_NO_MEMORY);
+    /* The same users on one day fit. */
+    ab_ingest_submit(&r.in, request(e, h, 1, "d", n));
+    CHECK_INT(ab_ingest_flush(&r.in), 0);
+    CHECK_INT(h->kind[1], AB_INGEST_COUNTED);
+    rig_down(&r);
+    free(h);
+}
+
 static void test_store_failure(void)
 {
     rig r;
@@ -319,6 +347,7 @@ int main(void)
     test_priorities_required();
     test_order_and_counting();
     test_memory_refusal();
+    test_memory_history_days();
     test_store_failure();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
