@@ -4,7 +4,7 @@
 # Prints the make variables PKG_CFLAGS and PKG_LIBS on standard output.
 set -eu
 
-modules="gsl libevent libevent_pthreads libevent_openssl openssl jansson sqlite3"
+modules="gsl libevent libevent_pthreads libevent_openssl openssl jansson sqlite3 libpq"
 # Debian package that provides each pkg-config module.
 pkg_of() {
     case "$1" in
@@ -13,6 +13,7 @@ pkg_of() {
         openssl) echo libssl-dev ;;
         jansson) echo libjansson-dev ;;
         sqlite3) echo libsqlite3-dev ;;
+        libpq) echo libpq-dev ;;
     esac
 }
 
@@ -30,6 +31,12 @@ fi
 # time (Makefile CHARTJS), so nothing is fetched at build or run time.
 chartjs=/usr/share/javascript/chart.js/chart.min.js
 [ -f "$chartjs" ] || missing="$missing libjs-chart.js"
+# The PostgreSQL server: the store tests start a private one (tests/lib/pg.c)
+# to run the PostgreSQL backend (SPEC section 11) against.
+pg_server=""
+for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && pg_server=$d; done
+command -v initdb >/dev/null 2>&1 && pg_server=$(command -v initdb)
+[ -n "$pg_server" ] || missing="$missing postgresql"
 missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
 
 if [ -n "${missing% }" ]; then

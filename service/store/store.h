@@ -53,6 +53,12 @@ int ab_store_status_transient(ab_store_status kind);
  * (SQLite) and starts its commit thread. New handle (ab_store_close frees
  * it), or NULL with err set. */
 ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err);
+/* ab_store_open by the form of where: a connection string starting with
+ * postgresql:// or postgres:// opens the PostgreSQL backend, anything
+ * else is a data directory for SQLite (store_open.c). New handle, owned
+ * by the caller (ab_store_close frees it), or NULL with err set; where is
+ * copied, the caller keeps it. */
+ab_store *ab_store_open_where(const char *where, ab_durability durability, ab_error *err);
 /* Waits for every submitted batch to commit, runs their callbacks, stops
  * the thread and closes the backend. NULL is ignored. */
 void ab_store_close(ab_store *s);

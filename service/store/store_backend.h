@@ -80,6 +80,9 @@ typedef struct {
 
 /* SQLite: a database abstat.db in a data directory (sqlite.c). */
 extern const ab_store_backend ab_store_sqlite;
+/* PostgreSQL: where is a libpq connection string (postgresql://... or
+ * key=value ...); tables abstat_* in that database (pg*.c). */
+extern const ab_store_backend ab_store_postgresql;
 
 /* ab_store_open with a given backend (the contract tests run each). */
 ab_store *ab_store_open_with(const ab_store_backend *be, const char *where,

@@ -6,8 +6,10 @@
  * monitoring rows and the outbox, reopening, durability, and the error
  * kinds of a full disk, a taken directory and a damaged database.
  *
- * A backend joins by a row in BACKENDS (PostgreSQL: its where-string from
- * the environment, skipped when unset). */
+ * A backend joins by a row in BACKENDS. PostgreSQL runs on a private
+ * server the suite starts itself (tests/lib/pg.c), skipped with a line
+ * saying so when no server is installed; each store is a database of its
+ * own there. */
 #include "test.h"
 
 #include <errno.h>
@@ -24,6 +26,8 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 
+#include "pg.h"
+
 typedef struct {
     const char *name;
     const ab_store_backend *be;
@@ -34,15 +38,29 @@ typedef struct {
 
 static const backend_case BACKENDS[] = {
     {"sqlite", &ab_store_sqlite, 1},
+    {"postgresql", &ab_store_postgresql, 0},
 };
 
 static const backend_case *B; /* the backend under test */
 static char root[256];
 static int dirs;
+static test_pg pg; /* the PostgreSQL server, while its row runs */
 
-/* A fresh, empty place for a store. */
+static int is_pg(void)
+{
+    return B->be == &ab_store_postgresql;
+}
+
+/* A fresh, empty place for a store: a directory, or a new database. */
 static void fresh_dir(char *out, size_t len)
 {
+    if (is_pg()) {
+        char name[32];
+        snprintf(name, sizeof name, "store%d", dirs++);
+        if (test_pg_create_db(&pg, name, out, len))
+            test_fail(__FILE__, __LINE__, "cannot create database %s", name);
+        return;
+    }
     snprintf(out, len, "%s/%s-%d", root, B->name, dirs++);
 }
 
@@ -186,6 +204,8 @@ static void heard(void *arg, const ab_store_result *r)
         o->order[o->n] = t->seq;
         o->kind[o->n] = r->kind;
         o->events[o->n] = r->events;
+        if (r->kind != AB_STORE_OK && getenv("ABSTAT_TEST_VERBOSE"))
+            fprintf(stderr, "batch %d: %s\n", t->seq, r->err.text);
     }
     o->n++;
     free(t);
@@ -885,6 +905,283 @@ static void test_backup(void)
     free(o);
 }
 
+/* ---- PostgreSQL only ---------------------------------------------------- */
+
+/* The schema's version is in table abstat_schema; a newer one than this
+ * code knows is refused, and says so. ab_store_open_where picks the
+ * backend by the form of its argument. */
+static void test_pg_schema(void)
+{
+    char where[300], v[64], dir[300];
+    ab_error err = {0, ""};
+    ab_store *s;
+    fresh_dir(where, sizeof where);
+    if (!(s = ab_store_open_where(where, AB_DURABILITY_NORMAL, &err))) {
+        test_fail(__FILE__, __LINE__, "open_where %s: %s", where, err.text);
+        return;
+    }
+    seen_free(load(s, AB_STORE_OK));
+    put_exp(s, "a", 0);
+    ab_store_close(s);
+    CHECK_INT(test_pg_sql(&pg, where, "SELECT string_agg(version::text, ',') FROM abstat_schema",
+                          v, sizeof v), 0);
+    CHECK(!strcmp(v, "1"));
+    CHECK_INT(test_pg_sql(&pg, where, "SELECT count(*) FROM abstat_experiments", v, sizeof v), 0);
+    CHECK(!strcmp(v, "1"));
+    CHECK_INT(test_pg_sql(&pg, where, "UPDATE abstat_schema SET version = 99", NULL, 0), 0);
+    s = ab_store_open_with(B->be, where, AB_DURABILITY_NORMAL, &err);
+    CHECK(s == NULL);
+    CHECK(strstr(err.text, "schema version 99") != NULL);
+    CHECK_INT(err.status, 0);
+    ab_store_close(s);
+    CHECK_INT(test_pg_sql(&pg, where, "UPDATE abstat_schema SET version = 1", NULL, 0), 0);
+    if ((s = open_at(where, AB_DURABILITY_NORMAL))) {
+        seen *x = load(s, AB_STORE_OK);
+        CHECK_INT(x->nexp, 1);
+        seen_free(x);
+        ab_store_close(s);
+    }
+    /* A server that is not there: no store, a transient kind. */
+    memset(&err, 0, sizeof err);
+    s = ab_store_open_where("postgresql:///x?host=/nonexistent&connect_timeout=2",
+                            AB_DURABILITY_NORMAL, &err);
+    CHECK(s == NULL);
+    CHECK(strstr(err.text, "PostgreSQL") != NULL);
+    ab_store_close(s);
+    /* Anything else is a data directory (SQLite). */
+    snprintf(dir, sizeof dir, "%s/open-where", root);
+    if ((s = ab_store_open_where(dir, AB_DURABILITY_NORMAL, &err))) {
+        struct stat sb;
+        char db[400];
+        snprintf(db, sizeof db, "%s/abstat.db", dir);
+        CHECK(stat(db, &sb) == 0);
+        ab_store_close(s);
+    } else {
+        test_fail(__FILE__, __LINE__, "open_where %s: %s", dir, err.text);
+    }
+}
+
+/* The server stops under a running store: commits fail as BUSY
+ * (transient: 503 + Retry-After), nothing of them stays, and once the
+ * server is back the store reconnects by itself. */
+static void test_pg_server_restart(void)
+{
+    char where[300];
+    ab_error err = {0, ""};
+    ab_store *s;
+    seen *x;
+    outcomes *o = calloc(1, sizeof *o);
+    int64_t k;
+    if (!o) abort();
+    fresh_dir(where, sizeof where);
+    if (!(s = open_at(where, AB_DURABILITY_FULL))) return;
+    seen_free(load(s, AB_STORE_OK));
+    k = put_exp(s, "a", 0);
+    submit(s, batch_of(k, "before", 10, 0), o, 0);
+    ab_store_wait(s);
+    CHECK_INT(o->kind[0], AB_STORE_OK);
+    CHECK_INT(test_pg_stop(&pg), 0);
+    submit(s, batch_of(k, "lost", 5, 100), o, 1);
+    ab_store_wait(s);
+    CHECK_INT(o->n, 2);
+    CHECK_INT(o->kind[1], AB_STORE_BUSY);
+    CHECK(ab_store_status_transient(o->kind[1]));
+    CHECK(!ab_store_writable(s));
+    CHECK_INT(ab_store_begin(s, &err), AB_STORE_BUSY);
+    CHECK(strstr(err.text, "PostgreSQL") != NULL);
+    CHECK_INT(test_pg_restart(&pg), 0);
+    submit(s, batch_of(k, "after", 7, 200), o, 2);
+    ab_store_wait(s);
+    CHECK_INT(o->kind[2], AB_STORE_OK);
+    CHECK(ab_store_writable(s));
+    /* The same with the server restarted while the store was idle: the
+     * first commit after it already succeeds. */
+    CHECK_INT(test_pg_restart(&pg), 0);
+    submit(s, batch_of(k, "again", 3, 300), o, 3);
+    ab_store_wait(s);
+    CHECK_INT(o->kind[3], AB_STORE_OK);
+    ab_store_close(s);
+    if (!(s = open_at(where, AB_DURABILITY_NORMAL))) return;
+    x = load(s, AB_STORE_OK);
+    CHECK_INT(x->nev, 20);
+    CHECK_INT(ab_store_integrity_of(s)->events, 20);
+    seen_free(x);
+    ab_store_close(s);
+    free(o);
+}
+
+/* The log's seq follows the commit order across experiments, and the
+ * replay after a reopen gives each experiment's events in that order. */
+static void test_pg_commit_order(void)
+{
+    char where[300], got[512], want[512] = "";
+    ab_store *s;
+    seen *x;
+    outcomes *o = calloc(1, sizeof *o);
+    int64_t k[3];
+    size_t w = 0;
+    if (!o) abort();
+    fresh_dir(where, sizeof where);
+    if (!(s = open_at(where, AB_DURABILITY_NORMAL))) return;
+    seen_free(load(s, AB_STORE_OK));
+    k[0] = put_exp(s, "x", 0);
+    k[1] = put_exp(s, "y", 0);
+    k[2] = put_exp(s, "z", 0);
+    for (int i = 0; i < 12; i++) {
+        int e = (i * 7) % 3; /* 0, 1, 2, 0, ... in a shuffled order */
+        submit(s, batch_of(k[e], "u", 2, i * 10), o, i);
+        w += (size_t)snprintf(want + w, sizeof want - w, "%s%lld", i ? "," : "", (long long)k[e]);
+    }
+    ab_store_wait(s);
+    ab_store_close(s);
+    CHECK_INT(test_pg_sql(&pg, where, "SELECT string_agg(exp_key::text, ',' ORDER BY seq) FROM "
+                          "abstat_log", got, sizeof got), 0);
+    CHECK(!strcmp(got, want));
+    CHECK_INT(test_pg_sql(&pg, where, "SELECT (SELECT seq FROM abstat_log_head) = max(seq) AND "
+                          "count(*) = max(seq) FROM abstat_log", got, sizeof got), 0);
+    CHECK(!strcmp(got, "t"));
+    if (!(s = open_at(where, AB_DURABILITY_NORMAL))) return;
+    x = load(s, AB_STORE_OK);
+    CHECK_INT(x->nev, 24);
+    {
+        int ok = 1;
+        for (size_t i = 1; i < x->nev; i++) {
+            if (x->ev[i].key == x->ev[i - 1].key)
+                ok &= x->ev[i].ev.ts_ms > x->ev[i - 1].ev.ts_ms;
+            else
+                ok &= x->ev[i].key > x->ev[i - 1].key;
+        }
+        CHECK(ok);
+    }
+    CHECK_INT(ab_store_integrity_of(s)->batches, 12);
+    CHECK_INT(ab_store_integrity_of(s)->commits, 12 + 3);
+    seen_free(x);
+    ab_store_close(s);
+    free(o);
+}
+
+/* A damaged row is refused (CORRUPT) at start, skipped under --recover. */
+static void test_pg_corrupt_row(void)
+{
+    char where[300];
+    ab_store *s;
+    seen *x;
+    outcomes *o = calloc(1, sizeof *o);
+    int64_t k;
+    if (!o) abort();
+    fresh_dir(where, sizeof where);
+    if (!(s = open_at(where, AB_DURABILITY_NORMAL))) return;
+    seen_free(load(s, AB_STORE_OK));
+    k = put_exp(s, "a", 0);
+    submit(s, batch_of(k, "u", 4, 0), o, 0);
+    submit(s, batch_of(k, "v", 6, 100), o, 1);
+    ab_store_wait(s);
+    ab_store_close(s);
+    /* flip a byte in the first row's events */
+    CHECK_INT(test_pg_sql(&pg, where, "UPDATE abstat_log SET batch = set_byte(batch, 20, "
+                          "get_byte(batch, 20) # 1) WHERE seq = 1", NULL, 0), 0);
+    if (!(s = open_at(where, AB_DURABILITY_NORMAL))) return;
+    seen_free(load(s, AB_STORE_CORRUPT));
+    ab_store_close(s);
+    if (!(s = open_at(where, AB_DURABILITY_NORMAL))) return;
+    ab_store_set_recover(s, 1);
+    x = load(s, AB_STORE_OK);
+    CHECK_INT(x->nev, 6);
+    CHECK_INT(ab_store_integrity_of(s)->recovered, 1);
+    CHECK_INT(ab_store_integrity_of(s)->corrupt_rows, 1);
+    CHECK_INT(ab_store_integrity_of(s)->lost_events, 4);
+    CHECK_INT(ab_store_integrity_of(s)->events, 6);
+    seen_free(x);
+    ab_store_close(s);
+    /* The counters now say what is there: a plain start is clean. */
+    if (!(s = open_at(where, AB_DURABILITY_NORMAL))) return;
+    x = load(s, AB_STORE_OK);
+    CHECK_INT(x->nev, 6);
+    CHECK_INT(ab_store_integrity_of(s)->recovered, 0);
+    seen_free(x);
+    ab_store_close(s);
+    free(o);
+}
+
+/* Two stores on one database (two daemons behind a load balancer) commit
+ * at the same time: every batch lands, seq has no gap and no repeat, and
+ * the shared counter holds both. */
+static void test_pg_two_nodes(void)
+{
+    char where[300], got[128];
+    ab_store *a, *b;
+    seen *x;
+    outcomes *oa = calloc(1, sizeof *oa), *ob = calloc(1, sizeof *ob);
+    int64_t k1, k2;
+    int ok = 1;
+    if (!oa || !ob) abort();
+    fresh_dir(where, sizeof where);
+    if (!(a = open_at(where, AB_DURABILITY_NORMAL))) return;
+    if (!(b = open_at(where, AB_DURABILITY_NORMAL))) return;
+    seen_free(load(a, AB_STORE_OK));
+    k1 = put_exp(a, "one", 0);
+    k2 = put_exp(b, "two", 0);
+    for (int i = 0; i < 60; i++) {
+        submit(a, batch_of(i % 2 ? k1 : k2, "a", 20, i * 100), oa, i);
+        submit(b, batch_of(i % 2 ? k2 : k1, "b", 20, i * 100), ob, i);
+    }
+    ab_store_wait(a);
+    ab_store_wait(b);
+    CHECK_INT(oa->n, 60);
+    CHECK_INT(ob->n, 60);
+    for (int i = 0; i < 60; i++) ok &= oa->kind[i] == AB_STORE_OK && ob->kind[i] == AB_STORE_OK;
+    CHECK(ok);
+    ab_store_close(a);
+    ab_store_close(b);
+    CHECK_INT(test_pg_sql(&pg, where, "SELECT count(*) || ' ' || min(seq) || ' ' || max(seq) || "
+                          "' ' || (SELECT seq FROM abstat_log_head) FROM abstat_log", got,
+                          sizeof got), 0);
+    CHECK(!strcmp(got, "120 1 120 120"));
+    if (!(a = open_at(where, AB_DURABILITY_NORMAL))) return;
+    x = load(a, AB_STORE_OK);
+    CHECK_INT(x->nev, 120 * 20);
+    CHECK_INT(ab_store_integrity_of(a)->events, 120 * 20);
+    CHECK_INT(ab_store_integrity_of(a)->commits, 122);
+    seen_free(x);
+    ab_store_close(a);
+    free(oa);
+    free(ob);
+}
+
+/* A database that became read-only (as a standby is, or by an
+ * administrator) answers READONLY once the store reconnects. */
+static void test_pg_readonly(void)
+{
+    char where[300], sql[200];
+    ab_store *s;
+    outcomes *o = calloc(1, sizeof *o);
+    int64_t k;
+    if (!o) abort();
+    fresh_dir(where, sizeof where);
+    if (!(s = open_at(where, AB_DURABILITY_NORMAL))) return;
+    seen_free(load(s, AB_STORE_OK));
+    k = put_exp(s, "a", 0);
+    snprintf(sql, sizeof sql, "ALTER DATABASE store%d SET default_transaction_read_only = on",
+             dirs - 1);
+    CHECK_INT(test_pg_sql(&pg, NULL, sql, NULL, 0), 0);
+    CHECK_INT(test_pg_restart(&pg), 0); /* the store's next connection is a new session */
+    submit(s, batch_of(k, "u", 3, 0), o, 0);
+    ab_store_wait(s);
+    CHECK_INT(o->kind[0], AB_STORE_READONLY);
+    CHECK(!ab_store_writable(s));
+    snprintf(sql, sizeof sql, "ALTER DATABASE store%d SET default_transaction_read_only = off",
+             dirs - 1);
+    CHECK_INT(test_pg_sql(&pg, NULL, sql, NULL, 0), 0);
+    ab_store_close(s);
+    free(o);
+}
+
+/* A test that exits early leaves no server running. */
+static void stop_pg_at_exit(void)
+{
+    test_pg_destroy(&pg);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -896,8 +1193,23 @@ int main(void)
     test_status_names();
     test_batch_limits();
     for (size_t i = 0; i < sizeof BACKENDS / sizeof BACKENDS[0]; i++) {
+        int before = test_passed + test_failed;
         B = &BACKENDS[i];
         snprintf(test_context, sizeof test_context, "backend %s", B->name);
+        if (is_pg()) {
+            int up = test_pg_start(&pg);
+            atexit(stop_pg_at_exit);
+            if (up == 0) {
+                printf("skip: backend postgresql (no PostgreSQL server installed: initdb, "
+                       "pg_ctl)\n");
+                continue;
+            }
+            if (up < 0) {
+                test_fail(__FILE__, __LINE__, "cannot start a PostgreSQL server");
+                test_pg_destroy(&pg);
+                continue;
+            }
+        }
         test_open_empty();
         test_one_owner();
         test_experiments();
@@ -910,6 +1222,16 @@ int main(void)
         test_full_disk();
         test_bad_places();
         test_backup();
+        if (is_pg()) {
+            test_pg_schema();
+            test_pg_server_restart();
+            test_pg_commit_order();
+            test_pg_corrupt_row();
+            test_pg_two_nodes();
+            test_pg_readonly();
+            test_pg_destroy(&pg);
+        }
+        printf("backend %s: %d checks\n", B->name, test_passed + test_failed - before);
     }
     {
         char cmd[400];
