@@ -42,6 +42,20 @@ typedef struct {
 } head_parse;
 
 /* The request line: METHOD SP TARGET SP VERSION. 0, or -1 refused (r set). */
+/* Appends the n strings to the re-framed head, without printf: this runs
+ * for every line of every request. 0, or -1 (out of memory) with the
+ * refusal set. */
+static int forward(guard_conn *c, const char *const *parts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (evbuffer_add(c->fwd, parts[i], strlen(parts[i])) != 0) {
+            ab_guard_refusal_set(&c->refusal, 503, "Retry-After", "1",
+                                 "out of memory reading the request head");
+            return -1;
+        }
+    return 0;
+}
+
 static int request_line(guard_conn *c, head_parse *h, char *line)
 {
     ab_refusal *r = &c->refusal;
@@ -80,7 +94,10 @@ static int request_line(guard_conn *c, head_parse *h, char *line)
         return -1;
     }
     h->okpath = h->cmd == EVHTTP_REQ_CONNECT ? "/" : h->target;
-    if (c->fwd) evbuffer_add_printf(c->fwd, "%s %s %s\r\n", h->method, h->target, h->version);
+    if (c->fwd) {
+        const char *parts[] = {h->method, " ", h->target, " ", h->version, "\r\n"};
+        return forward(c, parts, sizeof parts / sizeof *parts);
+    }
     return 0;
 }
 
@@ -167,7 +184,10 @@ static int header_field(guard_conn *c, head_parse *h, char *line)
         ab_guard_refusal_set(r, 400, NULL, NULL, "malformed header field");
         return -1;
     }
-    if (c->fwd) evbuffer_add_printf(c->fwd, "%s: %s\r\n", line, value);
+    if (c->fwd) {
+        const char *parts[] = {line, ": ", value, "\r\n"};
+        return forward(c, parts, sizeof parts / sizeof *parts);
+    }
     return 0;
 }
 
