@@ -41,7 +41,6 @@ typedef struct {
     const char *okpath;                 /* the target, once well-formed */
 } head_parse;
 
-/* The request line: METHOD SP TARGET SP VERSION. 0, or -1 refused (r set). */
 /* Appends the n strings to the re-framed head, without printf: this runs
  * for every line of every request. 0, or -1 (out of memory) with the
  * refusal set. */
@@ -56,6 +55,7 @@ static int forward(guard_conn *c, const char *const *parts, size_t n)
     return 0;
 }
 
+/* The request line: METHOD SP TARGET SP VERSION. 0, or -1 refused (r set). */
 static int request_line(guard_conn *c, head_parse *h, char *line)
 {
     ab_refusal *r = &c->refusal;
