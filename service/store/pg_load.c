@@ -27,24 +27,6 @@ typedef struct {
     unsigned logged;
 } start;
 
-/* A loss or a doubt: refused (CORRUPT) unless --recover, which logs it. */
-static ab_store_status refuse(ab_pg *p, ab_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static ab_store_status refuse(ab_pg *p, ab_error *err, const char *fmt, ...)
-{
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (!p->recover)
-        return ab_store_fail(err, AB_STORE_CORRUPT, "store: %s; start with --recover to keep "
-                             "what is readable and report the loss", msg);
-    ab_logerr("store damaged, recovering (--recover): %s", msg);
-    p->integ->recovered = 1;
-    return AB_STORE_OK;
-}
-
 static int64_t be64(const char *s)
 {
     uint64_t v = 0;
@@ -187,7 +169,7 @@ static ab_store_status check_tallies(ab_pg *p, start *ss, ab_error *err)
             if (ss->t[j].key != key || (ss->t[j].batches >= b && ss->t[j].events >= n)) continue;
             ab_counter_thousands(ss->t[j].events, have, sizeof have);
             ab_counter_thousands(n, want, sizeof want);
-            kind = refuse(p, err, "experiment \"%s\" holds %s of its %s acknowledged events "
+            kind = ab_store_refuse(p->recover, p->integ, err, "experiment \"%s\" holds %s of its %s acknowledged events "
                           "(%llu of %llu rows)", PQgetvalue(r, i, 3), have, want,
                           (unsigned long long)ss->t[j].batches, (unsigned long long)b);
         }
@@ -248,7 +230,7 @@ static ab_store_status replay(ab_pg *p, const ab_store_loader *ld, void *ctx, st
         ss->commits = (uint64_t)ab_pg_get_i64(r, 0, 0);
         ss->batches = (uint64_t)ab_pg_get_i64(r, 0, 1);
         ss->events = (uint64_t)ab_pg_get_i64(r, 0, 2);
-    } else if ((kind = refuse(p, err, "the commit counter (abstat_commits row 0) is missing"))) {
+    } else if ((kind = ab_store_refuse(p->recover, p->integ, err, "the commit counter (abstat_commits row 0) is missing"))) {
         PQclear(r);
         return kind;
     }
@@ -295,7 +277,7 @@ ab_store_status ab_pg_load(void *be, const ab_store_loader *ld, void *ctx, int r
         char have[32], want[32];
         ab_counter_thousands(ss.events_read, have, sizeof have);
         ab_counter_thousands(ss.events, want, sizeof want);
-        kind = refuse(p, err, "the PostgreSQL store holds %s of %s acknowledged events (%llu of "
+        kind = ab_store_refuse(p->recover, p->integ, err, "the PostgreSQL store holds %s of %s acknowledged events (%llu of "
                       "%llu rows)", have, want, (unsigned long long)ss.batches_read,
                       (unsigned long long)ss.batches);
         if (ss.events > ss.events_read) integ->lost_events = ss.events - ss.events_read;

@@ -9,21 +9,6 @@
 
 #include "base/log.h"
 
-ab_store_status ab_sqlite_refuse(ab_sqlite *s, ab_error *err, const char *fmt, ...)
-{
-    char msg[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (!s->recover)
-        return ab_store_fail(err, AB_STORE_CORRUPT, "store: %s; start with --recover to keep "
-                             "what is readable and report the loss", msg);
-    ab_logerr("store damaged, recovering (--recover): %s", msg);
-    s->integ->recovered = 1;
-    return AB_STORE_OK;
-}
-
 static int query_u64(ab_sqlite *s, const char *sql, uint64_t *out, int *found)
 {
     sqlite3_stmt *st;
@@ -61,20 +46,20 @@ static ab_store_status quick_check(ab_sqlite *s, ab_error *err)
         return 0;
     }
     if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(5)", -1, &st, NULL) != SQLITE_OK)
-        return ab_sqlite_refuse(s, err, "the database is damaged: %s", sqlite3_errmsg(s->db));
+        return ab_store_refuse(s->recover, s->integ, err, "the database is damaged: %s", sqlite3_errmsg(s->db));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
         if (t && strcmp(t, "ok")) {
             char msg[600];
             snprintf(msg, sizeof msg, "%s", t);
             sqlite3_finalize(st);
-            return ab_sqlite_refuse(s, err, "the database is damaged (SQLite quick_check: %s)",
+            return ab_store_refuse(s->recover, s->integ, err, "the database is damaged (SQLite quick_check: %s)",
                                     msg);
         }
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return ab_sqlite_refuse(s, err, "the database is damaged: %s", sqlite3_errmsg(s->db));
+        return ab_store_refuse(s->recover, s->integ, err, "the database is damaged: %s", sqlite3_errmsg(s->db));
     return 0;
 }
 
@@ -87,7 +72,7 @@ ab_store_status ab_sqlite_check_counter(ab_sqlite *s, ab_sqlite_start *ss, ab_er
     char have[32], want[32];
 
     if (query_u64(s, "SELECT value FROM meta WHERE name = 'store_id'", &v, &found))
-        return ab_sqlite_refuse(s, err, "cannot read the store's identity: %s",
+        return ab_store_refuse(s->recover, s->integ, err, "cannot read the store's identity: %s",
                                 sqlite3_errmsg(s->db));
     ss->db_has_id = found;
     ss->db.store_id = found ? v : 0;
@@ -105,7 +90,7 @@ ab_store_status ab_sqlite_check_counter(ab_sqlite *s, ab_sqlite_start *ss, ab_er
         sqlite3_finalize(st);
     }
     if (query_u64(s, "SELECT count(*) FROM experiments", &nexp, &found))
-        return ab_sqlite_refuse(s, err, "cannot read the experiments: %s", sqlite3_errmsg(s->db));
+        return ab_store_refuse(s->recover, s->integ, err, "cannot read the experiments: %s", sqlite3_errmsg(s->db));
     ss->side_status = ab_counter_read(s->dir, &ss->side);
 
     if (!ss->db_counted && !ss->db_has_id && nexp == 0 &&
@@ -119,7 +104,7 @@ ab_store_status ab_sqlite_check_counter(ab_sqlite *s, ab_sqlite_start *ss, ab_er
         ab_counter_thousands(ss->db.events, have, sizeof have);
         ab_counter_thousands(ss->side.events, want, sizeof want);
         if (ss->db_has_id && ss->db.store_id != ss->side.store_id) {
-            if (ab_sqlite_refuse(s, err, "%s/abstat.db (store %016llx) is not the store %s "
+            if (ab_store_refuse(s->recover, s->integ, err, "%s/abstat.db (store %016llx) is not the store %s "
                                  "belongs to (store %016llx, %s events in %llu commits): the "
                                  "database was replaced", s->dir,
                                  (unsigned long long)ss->db.store_id, AB_COUNTER_FILE,
@@ -127,7 +112,7 @@ ab_store_status ab_sqlite_check_counter(ab_sqlite *s, ab_sqlite_start *ss, ab_er
                                  (unsigned long long)ss->side.commits))
                 return AB_STORE_CORRUPT;
         } else if (!ss->db_counted || ss->db.commits < ss->side.commits) {
-            if (ab_sqlite_refuse(s, err, "the store in %s holds %s of %s acknowledged events "
+            if (ab_store_refuse(s->recover, s->integ, err, "the store in %s holds %s of %s acknowledged events "
                                  "(commit %llu of %llu): %s", s->dir, have, want,
                                  (unsigned long long)ss->db.commits,
                                  (unsigned long long)ss->side.commits,
@@ -141,7 +126,7 @@ ab_store_status ab_sqlite_check_counter(ab_sqlite *s, ab_sqlite_start *ss, ab_er
             return 0;
         } else if (ss->db.commits == ss->side.commits &&
                    (ss->db.events != ss->side.events || ss->db.batches != ss->side.batches)) {
-            if (ab_sqlite_refuse(s, err, "the store in %s holds %s events but %s says %s at "
+            if (ab_store_refuse(s->recover, s->integ, err, "the store in %s holds %s events but %s says %s at "
                                  "the same commit %llu", s->dir, have, AB_COUNTER_FILE, want,
                                  (unsigned long long)ss->side.commits))
                 return AB_STORE_CORRUPT;
@@ -155,7 +140,7 @@ ab_store_status ab_sqlite_check_counter(ab_sqlite *s, ab_sqlite_start *ss, ab_er
          * commit and the side file's write; the database is newer. */
     } else if (ss->db_counted && ss->db.commits > 0) {
         ab_counter_thousands(ss->db.events, have, sizeof have);
-        if (ab_sqlite_refuse(s, err, "%s/%s is %s: cannot verify that the store holds every "
+        if (ab_store_refuse(s->recover, s->integ, err, "%s/%s is %s: cannot verify that the store holds every "
                              "acknowledged commit (the database holds %s events, commit %llu)",
                              s->dir, AB_COUNTER_FILE,
                              ss->side_status == AB_COUNTER_MISSING
@@ -166,7 +151,7 @@ ab_store_status ab_sqlite_check_counter(ab_sqlite *s, ab_sqlite_start *ss, ab_er
     } else if (!ss->db_counted) {
         ss->legacy = 1; /* written by format 3 or older: counted by the replay */
         if (ss->side_status == AB_COUNTER_DAMAGED &&
-            ab_sqlite_refuse(s, err, "%s/%s is damaged and the database has no counter",
+            ab_store_refuse(s->recover, s->integ, err, "%s/%s is damaged and the database has no counter",
                              s->dir, AB_COUNTER_FILE))
             return AB_STORE_CORRUPT;
     }

@@ -123,10 +123,6 @@ typedef struct {
     unsigned logged_rows;
 } ab_sqlite_start;
 
-/* A loss or a doubt: refused (CORRUPT, err set) unless --recover, which
- * logs it and goes on (OK). */
-ab_store_status ab_sqlite_refuse(ab_sqlite *s, ab_error *err, const char *fmt, ...)
-      __attribute__((format(printf, 3, 4)));
 /* Before the replay: the database against the side file (sqlite_check.c). */
 ab_store_status ab_sqlite_check_counter(ab_sqlite *s, ab_sqlite_start *ss, ab_error *err);
 

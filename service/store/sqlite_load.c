@@ -49,7 +49,7 @@ static ab_store_status load_events(ab_sqlite *s, const ab_store_experiment *e,
     if (!t) return ab_store_fail(err, AB_STORE_NOMEM, "out of memory");
     snprintf(sql, sizeof sql, "SELECT rowid, batch FROM ev_%lld ORDER BY rowid", (long long)key);
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return ab_sqlite_refuse(s, err, "the events of experiment \"%s\" (table ev_%lld) are "
+        return ab_store_refuse(s->recover, s->integ, err, "the events of experiment \"%s\" (table ev_%lld) are "
                                 "unreadable: %s", e->id, (long long)key, sqlite3_errmsg(s->db));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const unsigned char *p = sqlite3_column_blob(st, 1), *end;
@@ -111,7 +111,7 @@ static ab_store_status load_events(ab_sqlite *s, const ab_store_experiment *e,
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return ab_sqlite_refuse(s, err, "the events of experiment \"%s\" (table ev_%lld) are "
+        return ab_store_refuse(s->recover, s->integ, err, "the events of experiment \"%s\" (table ev_%lld) are "
                                 "damaged after row %lld: %s", e->id, (long long)key,
                                 (long long)last_row, sqlite3_errmsg(s->db));
     return 0;
@@ -136,7 +136,7 @@ static ab_store_status check_tallies(ab_sqlite *s, ab_sqlite_start *ss, ab_error
                 char have[32], want[32];
                 ab_counter_thousands(t->events, have, sizeof have);
                 ab_counter_thousands(n, want, sizeof want);
-                if (ab_sqlite_refuse(s, err, "experiment \"%s\" holds %s of its %s acknowledged "
+                if (ab_store_refuse(s->recover, s->integ, err, "experiment \"%s\" holds %s of its %s acknowledged "
                                      "events (%llu of %llu rows)",
                                      (const char *)sqlite3_column_text(st, 0), have, want,
                                      (unsigned long long)t->batches, (unsigned long long)b)) {
@@ -229,7 +229,7 @@ static ab_store_status load_all(ab_sqlite *s, const ab_store_loader *ld, void *c
     if (sqlite3_prepare_v2(s->db, "SELECT key, id, config, stopped, created, monitoring_since,"
                                   " changes FROM experiments"
                                   " ORDER BY key", -1, &st, NULL) != SQLITE_OK)
-        return ab_sqlite_refuse(s, err, "the experiments are unreadable: %s",
+        return ab_store_refuse(s->recover, s->integ, err, "the experiments are unreadable: %s",
                                 sqlite3_errmsg(s->db));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         ab_store_experiment e;
@@ -254,12 +254,12 @@ static ab_store_status load_all(ab_sqlite *s, const ab_store_loader *ld, void *c
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE &&
-        ab_sqlite_refuse(s, err, "the experiments are damaged: %s", sqlite3_errmsg(s->db)))
+        ab_store_refuse(s->recover, s->integ, err, "the experiments are damaged: %s", sqlite3_errmsg(s->db)))
         return AB_STORE_CORRUPT;
 
     if (sqlite3_prepare_v2(s->db, "SELECT key, arm, min_p, status, since, lo, hi FROM monitor",
                            -1, &st, NULL) != SQLITE_OK)
-        return ab_sqlite_refuse(s, err, "the monitoring state is unreadable: %s",
+        return ab_store_refuse(s->recover, s->integ, err, "the monitoring state is unreadable: %s",
                                 sqlite3_errmsg(s->db));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         ab_store_monitor m;
@@ -277,7 +277,7 @@ static ab_store_status load_all(ab_sqlite *s, const ab_store_loader *ld, void *c
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE &&
-        ab_sqlite_refuse(s, err, "the monitoring state is damaged: %s",
+        ab_store_refuse(s->recover, s->integ, err, "the monitoring state is damaged: %s",
                          sqlite3_errmsg(s->db)))
         return AB_STORE_CORRUPT;
     return AB_STORE_OK;
@@ -300,7 +300,7 @@ ab_store_status ab_sqlite_load(void *be, const ab_store_loader *ld, void *ctx, i
         char have[32], want[32];
         ab_counter_thousands(ss.events, have, sizeof have);
         ab_counter_thousands(ss.ref.events, want, sizeof want);
-        rc = ab_sqlite_refuse(s, err, "the store in %s holds %s of %s acknowledged events "
+        rc = ab_store_refuse(s->recover, s->integ, err, "the store in %s holds %s of %s acknowledged events "
                               "(%llu of %llu rows)", s->dir, have, want,
                               (unsigned long long)ss.batches, (unsigned long long)ss.ref.batches);
     }

@@ -93,4 +93,10 @@ ab_store *ab_store_open_with(const ab_store_backend *be, const char *where,
 ab_store_status ab_store_fail(ab_error *err, ab_store_status kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A loss or a doubt found while loading: CORRUPT with err naming it and
+ * the way out, unless recover: then it is logged, integ->recovered is set
+ * and the load goes on (OK). */
+ab_store_status ab_store_refuse(int recover, ab_store_integrity *integ, ab_error *err,
+                                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 #endif

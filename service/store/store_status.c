@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "base/log.h"
+
 const char *ab_store_status_name(ab_store_status kind)
 {
     switch (kind) {
@@ -36,4 +38,20 @@ ab_store_status ab_store_fail(ab_error *err, ab_store_status kind, const char *f
     vsnprintf(err->text, sizeof err->text, fmt, ap);
     va_end(ap);
     return kind;
+}
+
+ab_store_status ab_store_refuse(int recover, ab_store_integrity *integ, ab_error *err,
+                                const char *fmt, ...)
+{
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!recover)
+        return ab_store_fail(err, AB_STORE_CORRUPT, "store: %s; start with --recover to keep "
+                             "what is readable and report the loss", msg);
+    ab_logerr("store damaged, recovering (--recover): %s", msg);
+    integ->recovered = 1;
+    return AB_STORE_OK;
 }
