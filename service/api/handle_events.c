@@ -65,6 +65,11 @@ void ab_handle_events_refused(ab_api *api, ab_pending *p, const ab_ingest_outcom
          * succeed (a full disk, a lock) — unless the store calls the
          * request itself unstorable, which is a bug of ours. */
         int code = o->store == AB_STORE_INVALID ? 500 : 503;
+        /* A store that is away (PostgreSQL down or restarting, a lock)
+         * is back by itself: say when to try again (README "Storage and
+         * durability"). */
+        if (ab_store_status_transient(o->store))
+            evhttp_add_header(evhttp_request_get_output_headers(p->req), "Retry-After", "1");
         ab_http_error(p->req, code, "storage unavailable, nothing was stored: %s",
                       o->why ? o->why : ab_store_status_name(o->store));
     }

@@ -172,6 +172,7 @@ static void engines_stop(ab_daemon *d, int up)
  * or -1 with err set. */
 static int serve_setup(ab_daemon *d, ab_server *srv, ab_error *err)
 {
+    char where[600] = "PostgreSQL ";
     ab_server_limits lim;
     memset(&lim, 0, sizeof lim);
     lim.max_body = d->opt.max_body;
@@ -195,8 +196,13 @@ static int serve_setup(ab_daemon *d, ab_server *srv, ab_error *err)
     }
     if (d->opt.port_file && ab_process_write_port_file(d->opt.port_file, srv->port))
         return ab_error_set(err, 500, "cannot write %s: %s", d->opt.port_file, strerror(errno));
+    /* The connection string's password never reaches the log (README
+     * "Security"). */
+    if (d->opt.store_url)
+        ab_store_where_safe(d->opt.store_url, where + strlen("PostgreSQL "),
+                            sizeof where - strlen("PostgreSQL "));
     ab_info("data in %s, durability %s, max body %zu bytes, max %d connections, idle "
-            "timeout %d s, %s", d->opt.data_dir,
+            "timeout %d s, %s", d->opt.store_url ? where : d->opt.data_dir,
             d->opt.durability == AB_DURABILITY_FULL ? "full" : "normal", d->opt.max_body,
             d->opt.max_connections, d->opt.idle_timeout,
             d->auth.enabled ? "tokens required" : "open (loopback only)");
@@ -232,7 +238,14 @@ int main(int argc, char **argv)
         return 1;
     }
     if ((rc = auth_setup(d)) != 0) return rc;
-    if (!(d->store = ab_store_open(d->opt.data_dir, d->opt.durability, &err))) {
+    /* --store is PostgreSQL, --data SQLite (README "Storage and
+     * durability"); a --data directory named like a URI stays a directory. */
+    d->store = d->opt.store_url ? ab_store_open_where(d->opt.store_url, d->opt.durability, &err)
+                                : ab_store_open(d->opt.data_dir, d->opt.durability, &err);
+    if (!d->store) {
+        /* The store scrubs its messages; this is the last line of defence
+         * for a password (README "Security"). */
+        if (d->opt.store_url) ab_store_scrub(d->opt.store_url, err.text, sizeof err.text);
         ab_logerr("%s", err.text);
         return 1;
     }

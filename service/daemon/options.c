@@ -37,7 +37,8 @@ static const char *size_text(char *buf, size_t cap, size_t v)
 static void usage(FILE *fp)
 {
     char b[64];
-    fputs("usage: abstatd --listen HOST:PORT --data DIR [FLAG VALUE]... [--insecure] [--recover]\n"
+    fputs("usage: abstatd --listen HOST:PORT --data DIR|--store URL [FLAG VALUE]... [--insecure]\n"
+          "               [--recover]\n"
           "       abstatd --version | --help\n"
           "\n"
           "Sizes take k, M and G suffixes (powers of 1024).\n"
@@ -46,7 +47,9 @@ static void usage(FILE *fp)
     flag(fp, "--listen HOST:PORT", "address to serve ([::1]:PORT for IPv6); port 0 takes a\n"
          "free one, printed as \"abstatd listening on HOST:PORT\"", "(required)");
     flag(fp, "--data DIR", "directory of the SQLite store (created if missing;\n"
-         "locked against a second daemon)", "(required)");
+         "locked against a second daemon)", "(required, or --store)");
+    flag(fp, "--store URL", "PostgreSQL store instead: postgresql://USER@HOST/DB (or\n"
+         "postgres://); one daemon per database, a second is refused", "(required, or --data)");
     flag(fp, "--tokens FILE", "bearer tokens, lines \"ingest|read|admin TOKEN\"; reread\n"
          "on SIGHUP", "none: open, loopback only");
     flag(fp, "--durability normal|full", "normal survives a crash of the process; full also\n"
@@ -142,7 +145,7 @@ static int parse_listen(const char *s, ab_options *o)
 static int takes_value(const char *a)
 {
     static const char *const names[] = {
-        "--listen", "--data", "--tokens", "--port-file", "--cors-origin", "--durability",
+        "--listen", "--data", "--store", "--tokens", "--port-file", "--cors-origin", "--durability",
         "--max-body", "--max-memory", "--max-pending-bytes", "--max-headers",
         "--header-timeout", "--max-batch", "--max-header-bytes", "--idle-timeout",
         "--max-connections", "--parse-threads", "--log-level", "--log-format", "--log-file",
@@ -206,6 +209,19 @@ int ab_options_parse(int argc, char **argv, ab_options *o)
             have_listen = 1;
         } else if (!strcmp(a, "--data")) {
             o->data_dir = v;
+        } else if (!strcmp(a, "--store")) {
+            /* Only a PostgreSQL URI: a directory is --data, and anything
+             * else would silently become one. Shown without its password
+             * (README "Security"). */
+            if (strncmp(v, "postgresql://", 13) && strncmp(v, "postgres://", 11)) {
+                char shown[300];
+                fprintf(stderr, "abstatd: --store: a PostgreSQL connection URI, "
+                        "postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?PARAM=VALUE...] "
+                        "(or postgres://...), got \"%s\"; an SQLite store is --data DIR\n",
+                        ab_store_where_safe(v, shown, sizeof shown));
+                return -1;
+            }
+            o->store_url = v;
         } else if (!strcmp(a, "--tokens")) {
             o->tokens_file = v;
         } else if (!strcmp(a, "--port-file")) {
@@ -309,9 +325,14 @@ int ab_options_parse(int argc, char **argv, ab_options *o)
             o->drain_timeout = (int)n;
         }
     }
-    if (!have_listen || !o->data_dir) {
-        fprintf(stderr, "abstatd: --listen and --data are required (abstatd --help lists "
-                        "every flag)\n");
+    if (o->data_dir && o->store_url) {
+        fprintf(stderr, "abstatd: --data and --store both given: the store is a directory "
+                        "(--data, SQLite) or a PostgreSQL database (--store), not both\n");
+        return -1;
+    }
+    if (!have_listen || (!o->data_dir && !o->store_url)) {
+        fprintf(stderr, "abstatd: --listen and --data DIR (or --store URL) are required "
+                        "(abstatd --help lists every flag)\n");
         return -1;
     }
     return 0;

@@ -25,7 +25,8 @@
 typedef struct {
     char host[256];
     int port;                 /* 0 = any free port */
-    const char *data_dir;     /* borrowed from argv */
+    const char *data_dir;     /* --data, borrowed from argv, or NULL with --store */
+    const char *store_url;    /* --store postgresql://..., borrowed, or NULL with --data */
     const char *tokens_file;  /* borrowed, or NULL */
     const char *port_file;    /* borrowed, or NULL */
     const char *cors_origin;  /* borrowed, or NULL */

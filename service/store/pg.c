@@ -72,6 +72,7 @@ static void pg_close(void *be)
 {
     ab_pg *p = be;
     if (!p) return;
+    ab_pg_unlock(p);
     if (p->conn) PQfinish(p->conn);
     free(p->conninfo);
     free(p);
@@ -90,10 +91,14 @@ static void *pg_open(const char *where, ab_durability durability, ab_error *err)
         ab_store_fail(err, AB_STORE_NOMEM, "out of memory");
         return NULL;
     }
+    /* ab_pg_ready takes the node lock (pg_conn.c) before the schema is
+     * touched: a second daemon is refused without writing anything. */
     if (ab_pg_ready(p, err) || schema(p, err)) {
+        if (err) ab_store_scrub(where, err->text, sizeof err->text);
         pg_close(p);
         return NULL;
     }
+    p->opened = 1;
     return p;
 }
 

@@ -18,6 +18,19 @@
 /* libpq's connect_timeout (seconds) unless the connection string sets one. */
 #define AB_PG_CONNECT_TIMEOUT "10"
 
+/* One abstatd per database (README "Storage and durability", PostgreSQL):
+ * the key of the session-level advisory lock each daemon holds on its
+ * database for as long as it is connected (pg_conn.c says why). Schema
+ * changes use 7303001 (pg.c), a transaction lock. */
+#define AB_PG_NODE_LOCK 7303002
+#define AB_PG_STR_(x) #x
+#define AB_PG_STR(x) AB_PG_STR_(x)
+/* How long open waits for that lock before refusing: a daemon killed a
+ * moment ago holds it until its server process has noticed the closed
+ * connection, a few milliseconds on a local server. */
+#define AB_PG_LOCK_WAIT_MS 3000
+#define AB_PG_NODE_REFUSED "another abstatd uses this database; several nodes are not supported yet"
+
 /* The backend's handle: one connection, used by one thread at a time
  * (store.c serialises the ops). */
 typedef struct {
@@ -26,6 +39,8 @@ typedef struct {
     int in_tx;      /* a synchronous transaction (begin ... commit) is open */
     int broken;     /* the connection failed: reconnect before the next op */
     int recover;
+    int locked;     /* this connection holds AB_PG_NODE_LOCK */
+    int opened;     /* open succeeded: a reconnect takes the lock without waiting */
     ab_store_integrity *integ; /* during load: the caller's */
 } ab_pg;
 
@@ -61,6 +76,9 @@ int64_t ab_pg_now_ms(void);
 ab_store_status ab_pg_fail(ab_pg *p, const PGresult *r, const char *what, ab_error *err);
 /* Rolls back whatever transaction is open (best effort, errors ignored). */
 void ab_pg_abort(ab_pg *p);
+/* Lets go of AB_PG_NODE_LOCK before the connection closes (best effort),
+ * so that a daemon started right after a stop needs not wait for it. */
+void ab_pg_unlock(ab_pg *p);
 
 /* Integers as text parameters: buf of 24 bytes. */
 const char *ab_pg_i64(char *buf, int64_t v);

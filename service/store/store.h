@@ -59,6 +59,16 @@ ab_store *ab_store_open(const char *dir, ab_durability durability, ab_error *err
  * by the caller (ab_store_close frees it), or NULL with err set; where is
  * copied, the caller keeps it. */
 ab_store *ab_store_open_where(const char *where, ab_durability durability, ab_error *err);
+/* where as logs and errors may show it: every password a connection
+ * string holds (postgresql://user:PASSWORD@..., ?password=..., key=value
+ * password=...) replaced by ***; a directory unchanged. Into buf of len
+ * bytes (cut short when longer, never inside a password); returns buf
+ * (store_where.c). */
+const char *ab_store_where_safe(const char *where, char *buf, size_t len);
+/* Replaces in text (cap bytes) every password of where, as written there
+ * and as decoded, by ***: for messages that may quote the connection
+ * string (libpq's parse errors do). */
+void ab_store_scrub(const char *where, char *text, size_t cap);
 /* Waits for every submitted batch to commit, runs their callbacks, stops
  * the thread and closes the backend. NULL is ignored. */
 void ab_store_close(ab_store *s);

@@ -81,7 +81,9 @@ typedef struct {
 /* SQLite: a database abstat.db in a data directory (sqlite.c). */
 extern const ab_store_backend ab_store_sqlite;
 /* PostgreSQL: where is a libpq connection string (postgresql://... or
- * key=value ...); tables abstat_* in that database (pg*.c). */
+ * key=value ...); tables abstat_* in that database (pg*.c). One open
+ * store per database: a second open is refused (BUSY), by the advisory
+ * lock of pg_conn.c. */
 extern const ab_store_backend ab_store_postgresql;
 
 /* ab_store_open with a given backend (the contract tests run each). */

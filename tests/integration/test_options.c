@@ -120,8 +120,9 @@ static const char *help_default(const char *help, const char *flag, char *buf, s
     if (d && (!next || d < next)) {
         size_t n = strcspn(d + 9, "\n");
         snprintf(buf, cap, "%.*s", (int)n, d + 9);
-    } else if ((d = strstr(p, "(required)")) && (!next || d < next)) {
-        snprintf(buf, cap, "(required)");
+    } else if ((d = strstr(p, "(required")) && (!next || d < next)) {
+        size_t n = strcspn(d, "\n"); /* "(required)", "(required, or --store)" */
+        snprintf(buf, cap, "%.*s", (int)n, d);
     }
     return buf;
 }
@@ -176,7 +177,12 @@ static void test_refused(void)
          "/nonexistent-dir/abstatd.log"},
         {"--listen 127.0.0.1:0 --data /tmp/x --bogus 1", "unknown flag --bogus"},
         {"--listen 127.0.0.1:0 --data /tmp/x --log-file", "needs a value"},
-        {"--data /tmp/x", "--listen and --data are required"},
+        {"--data /tmp/x", "--listen and --data DIR (or --store URL) are required"},
+        {"--listen 127.0.0.1:0", "--data DIR (or --store URL) are required"},
+        {"--listen 127.0.0.1:0 --data /tmp/x --store postgresql:///abstat",
+         "--data and --store both given"},
+        {"--listen 127.0.0.1:0 --store /tmp/x", "a PostgreSQL connection URI"},
+        {"--listen 127.0.0.1:0 --store mysql://u@h/db", "an SQLite store is --data DIR"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *out;
@@ -425,11 +431,44 @@ static void test_info_is_quiet(void)
     td_cleanup(&d);
 }
 
+/* The password of a --store connection string is never printed: not in
+ * the refusal of a URI that is not PostgreSQL's, not in the error of a
+ * server that is not there, not when libpq quotes the string it could
+ * not parse (README "Security"). */
+static void test_store_password(void)
+{
+    static const struct {
+        const char *args;
+        int status;
+        const char *needle;
+    } cases[] = {
+        {"--listen 127.0.0.1:0 --store mysql://abstat:hunter2pw@db/x", 2, "mysql://abstat:***@db/x"},
+        {"--listen 127.0.0.1:0 --store 'postgresql://abstat:hunter2pw@/x?host=/nonexistent-dir"
+         "&connect_timeout=2'", 1, "PostgreSQL"},
+        {"--listen 127.0.0.1:0 --store 'postgresql:///x?host=/nonexistent-dir&password=hunter2pw'",
+         1, "PostgreSQL"},
+        /* a broken percent escape: libpq's message quotes the token */
+        {"--listen 127.0.0.1:0 --store 'postgresql://abstat:hunter2pw%zz@/x?host=/nonexistent-dir'",
+         1, "store"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *out;
+        snprintf(test_context, sizeof test_context, "%s", cases[i].args);
+        CHECK_INT(run(cases[i].args, &out), cases[i].status);
+        CHECK(out && strstr(out, cases[i].needle));
+        CHECK(out && !strstr(out, "hunter2pw") && !strstr(out, "2pw%zz"));
+        if (out && strstr(out, "hunter2pw")) fprintf(stderr, "  output: %.300s\n", out);
+        free(out);
+    }
+    test_context[0] = '\0';
+}
+
 int main(void)
 {
     test_version();
     test_help();
     test_refused();
+    test_store_password();
     test_escaping();
     test_json_debug_log();
     test_text_debug_log();

@@ -63,8 +63,8 @@ int td_start(td_daemon *d)
     argv[argc++] = (char *)td_bin("abstatd");
     argv[argc++] = "--listen";
     argv[argc++] = "127.0.0.1:0";
-    argv[argc++] = "--data";
-    argv[argc++] = d->dir;
+    argv[argc++] = d->store ? "--store" : "--data";
+    argv[argc++] = d->store ? (char *)d->store : d->dir;
     argv[argc++] = "--port-file";
     argv[argc++] = portfile;
     snprintf(extra, sizeof extra, "%s", d->extra);

@@ -13,6 +13,7 @@ typedef struct {
     char dir[256];       /* data directory */
     char log[300];       /* its stderr */
     char extra[512];     /* extra flags, space-separated */
+    const char *store;   /* --store URL instead of --data dir (dir still names the log) */
 } td_daemon;
 
 typedef struct {
