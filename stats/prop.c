@@ -56,19 +56,13 @@ ab_status ab_prop_compare(double x_v, double n_v, double x_c, double n_c,
     out->diff_ci.lo = fmax(diff - width, -1.0);
     out->diff_ci.hi = fmin(diff + width, 1.0);
 
-    if (pc > 0.0) {
-        /* Delta method for p_v / p_c: Var(p_v)/p_c^2 + p_v^2 Var(p_c)/p_c^4. */
-        double pc2 = pc * pc;
-        double se2 = pv * qv / (n_v * pc2) + pv * pv * pc * qc / (n_c * pc2 * pc2);
-        double lw = z_a * sqrt(se2);
-        out->lift = pv / pc - 1.0;
-        out->lift_ci.lo = out->lift - lw;
-        out->lift_ci.hi = out->lift + lw;
-    } else {
-        /* No control conversions: a relative change from 0 means nothing. */
-        out->lift = NAN;
-        out->lift_ci = ab_interval_nan();
-    }
+    /* The delta method for p_v / p_c, shared with revenue's lift (no
+     * control conversions: a relative change from 0 means nothing). */
+    ab_lift_result lr;
+    ab_status lst = ab_lift_delta(pv, pv * qv / n_v, pc, pc * qc / n_c, alpha, &lr);
+    if (lst != AB_OK) return lst;
+    out->lift = lr.lift;
+    out->lift_ci = lr.ci;
 
     /* Pooled z: its square is prop.test's X-squared, so 2 Q(|z|) is its
      * p-value. Both rates 0 or both 1 give 0/0 = NaN, as R's NaN. */

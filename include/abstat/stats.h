@@ -370,4 +370,8 @@ ab_status ab_compare_nps(const ab_compare_config *cfg, const ab_nps_summary *s,
 }
 #endif
 
+/* The deeper statistics (README "Statistics"), split by concern. */
+#include "abstat/stats_revenue.h"
+#include "abstat/stats_journey.h"
+
 #endif /* ABSTAT_STATS_H */
