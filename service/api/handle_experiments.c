@@ -450,6 +450,7 @@ static void set_stopped(ab_api *api, struct evhttp_request *req, const char *id,
         }
         change_begin(api);
         e->stopped = stopped;
+        e->dirty = 1; /* the status is in every answer */
         change_end(api);
         ab_info("experiment %s %s", id, stopped ? "stopped" : "started again");
     }

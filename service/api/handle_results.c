@@ -8,15 +8,24 @@
 #include "engine/monitor.h"
 #include "http/http.h"
 #include "base/log.h"
+#include "engine/memory.h"
 #include "json/results.h"
 
 typedef json_t *(*render_fn)(const ab_live *, const ab_evaluation *);
 
-static void answer(ab_api *api, struct evhttp_request *req, const char *id, render_fn render)
+/* One answer, results (which 0) or decision (1). An experiment whose
+ * counts and config did not change since its last evaluation answers
+ * every reader with the same text, so that text is kept beside the
+ * evaluation cache (core/registry.h) and sent again as it is: printing
+ * a 10-variant answer costs more than evaluating it. */
+static void answer(ab_api *api, struct evhttp_request *req, const char *id, int which,
+                   render_fn render)
 {
     ab_live *e = ab_registry_get(api->reg, id, strlen(id));
     ab_evaluation *ev;
     ab_status st;
+    char *text, *keep;
+    size_t len;
 
     if (!e) {
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
@@ -32,16 +41,38 @@ static void answer(ab_api *api, struct evhttp_request *req, const char *id, rend
         ab_http_error(req, 500, "evaluating the experiment failed: %s", ab_strerror(st));
         return;
     }
-    ab_http_json(req, 200, render(e, ev));
+    if (e->cache && e->answer[which]) {
+        free(ev);
+        ab_http_copy(req, 200, "application/json", e->answer[which],
+                     e->answer_len[which]);
+        return;
+    }
+    text = ab_http_json_text(render(e, ev), &len);
     free(ev);
+    if (!text) {
+        ab_http_error(req, 500, "out of memory");
+        return;
+    }
+    /* Kept only beside a cache the memory account admitted, and only
+     * when it fits too: a reader must never cost ingest its room. */
+    if (e->cache && ab_memory_answer_admit(api->memory, len)) {
+        if ((keep = malloc(len))) {
+            memcpy(keep, text, len);
+            e->answer[which] = keep;
+            e->answer_len[which] = len;
+        } else {
+            ab_memory_answers_freed(api->memory, len);
+        }
+    }
+    ab_http_owned(req, 200, "application/json", text, len);
 }
 
 void ab_handle_results(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
-    answer(api, req, call->id, ab_results_json);
+    answer(api, req, call->id, 0, ab_results_json);
 }
 
 void ab_handle_decision(ab_api *api, struct evhttp_request *req, const ab_call *call)
 {
-    answer(api, req, call->id, ab_decision_json);
+    answer(api, req, call->id, 1, ab_decision_json);
 }

@@ -86,5 +86,18 @@ void ab_live_free(ab_live *e)
     ab_experiment_free(&e->cfg);
     if (e->changes && changes_release) changes_release(e->changes);
     free(e->cache);
+    ab_live_drop_answers(e);
     free(e);
+}
+
+size_t ab_live_drop_answers(ab_live *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < 2; i++) {
+        n += e->answer_len[i];
+        free(e->answer[i]);
+        e->answer[i] = NULL;
+        e->answer_len[i] = 0;
+    }
+    return n;
 }

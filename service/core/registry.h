@@ -60,7 +60,17 @@ typedef struct {
                                   * only reads keep one, freed when not read for a
                                   * while (memory.c) */
     int64_t read_ms;             /* when results or decision were last read */
+    /* The results [0] and decision [1] answers rendered from cache (owned
+     * text, or NULL), so that an unchanged experiment is not printed again
+     * for every reader; answer_len[i] bytes each. Valid exactly as long as
+     * cache: whoever refreshes or frees cache drops them
+     * (ab_live_drop_answers). */
+    char *answer[2];
+    size_t answer_len[2];
 } ab_live;
+
+/* Frees e's rendered answers; returns the bytes they held. */
+size_t ab_live_drop_answers(ab_live *e);
 
 /* The live experiments by the hash of their id (base/ptrmap.h): cap and
  * count are the map's, and ab_registry_at(r, i) for i < cap iterates. */

@@ -105,7 +105,7 @@ void ab_memory_measure_base(ab_memory *m)
 size_t ab_memory_used(const ab_memory *m)
 {
     return m->base + m->state + (m->inflight ? m->inflight() : 0) +
-           m->caches * sizeof(ab_evaluation) + (m->reg ? m->reg->count * PER_EXPERIMENT : 0) +
+           m->caches * sizeof(ab_evaluation) + m->answers + (m->reg ? m->reg->count * PER_EXPERIMENT : 0) +
            ab_store_memory_bytes(NULL);
 }
 
@@ -119,7 +119,7 @@ static void recount(ab_memory *m, int sweep)
 {
     ab_registry *r = m->reg;
     int64_t now = ab_now_ms();
-    size_t state = 0, caches = 0, headroom = 0;
+    size_t state = 0, caches = 0, answers = 0, headroom = 0;
     for (size_t i = 0; i < r->cap; i++) {
         ab_live *e = ab_registry_at(r, i);
         size_t g;
@@ -128,8 +128,10 @@ static void recount(ab_memory *m, int sweep)
         if (e->cache && sweep && now - e->read_ms > CACHE_IDLE_MS) {
             free(e->cache);
             e->cache = NULL;
+            ab_live_drop_answers(e);
         }
         caches += e->cache != NULL;
+        answers += e->answer_len[0] + e->answer_len[1];
         /* What one more user, id and value would need now. */
         if (!e->stopped && (g = ab_state_reserve_cost(&e->state, 1, 1, 1)) != SIZE_MAX &&
             g > headroom)
@@ -137,6 +139,7 @@ static void recount(ab_memory *m, int sweep)
     }
     m->state = state;
     m->caches = caches;
+    m->answers = answers;
     m->headroom = headroom;
     if (sweep) m->rss = ab_memory_rss();
     int was = m->full;
@@ -209,4 +212,16 @@ int ab_memory_cache_admit(ab_memory *m)
     if (m->caches >= m->cache_max) return 0;
     m->caches++;
     return 1;
+}
+
+int ab_memory_answer_admit(ab_memory *m, size_t len)
+{
+    if (!m || !ab_memory_fits(m, len)) return 0;
+    m->answers += len;
+    return 1;
+}
+
+void ab_memory_answers_freed(ab_memory *m, size_t len)
+{
+    if (m) m->answers = len < m->answers ? m->answers - len : 0;
 }

@@ -40,6 +40,7 @@ typedef struct ab_memory {
     size_t state;            /* sum of ab_state_bytes over experiments */
     size_t caches;           /* evaluation caches held */
     size_t cache_max;        /* at most this many */
+    size_t answers;          /* bytes of the answers rendered from them */
     size_t rss;              /* last read of /proc/self/statm (gauge) */
     size_t headroom;         /* largest next growth of one experiment (sweep) */
     int full;                /* refusing: /healthz says 503 */
@@ -79,5 +80,10 @@ void ab_memory_recount(ab_memory *m);
 void ab_memory_refuse(ab_memory *m, struct evhttp_request *req, const char *what);
 /* Whether one more evaluation cache may be kept (and counts it when so). */
 int ab_memory_cache_admit(ab_memory *m);
+/* Whether a rendered answer of len bytes may be kept beside a cache (and
+ * counts it when so); ab_memory_answers_freed gives bytes back. m may be
+ * NULL: nothing is kept then. */
+int ab_memory_answer_admit(ab_memory *m, size_t len);
+void ab_memory_answers_freed(ab_memory *m, size_t len);
 
 #endif

@@ -165,6 +165,8 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
     memcpy(before, e->mon, sizeof before);
     watch_before = e->watch;
     if ((st = ab_evaluate(e, ab_now_ms(), ev)) != AB_OK) return st;
+    /* The answers printed from the old evaluation are stale now. */
+    ab_memory_answers_freed(m->deps.memory, ab_live_drop_answers(e));
     /* Only a read (not the timer) starts a cache, within the memory
      * account's budget; an unread one is freed by the memory sweep, so an
      * idle experiment holds none. Without a cache, !dirty still tells the

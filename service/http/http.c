@@ -82,6 +82,17 @@ void ab_http_static(struct evhttp_request *req, int code, const char *type, cons
     send_typed(req, code, type);
 }
 
+void ab_http_copy(struct evhttp_request *req, int code, const char *type,
+                  const void *data, size_t len)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    if (evbuffer_add(out, data, len) != 0) {
+        ab_http_error(req, 500, "out of memory");
+        return;
+    }
+    send_typed(req, code, type);
+}
+
 static void free_owned(const void *data, size_t len, void *extra)
 {
     (void)len;
@@ -101,20 +112,33 @@ void ab_http_owned(struct evhttp_request *req, int code, const char *type, char 
     send_typed(req, code, type);
 }
 
+char *ab_http_json_text(json_t *body, size_t *len)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    size_t n = text ? strlen(text) : 0;
+    char *line = text ? realloc(text, n + 2) : NULL;
+    json_decref(body);
+    if (!line) {
+        free(text);
+        return NULL;
+    }
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    *len = n + 1;
+    return line;
+}
+
 void ab_http_json(struct evhttp_request *req, int code, json_t *body)
 {
-    struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(body);
+    size_t len;
+    char *text = ab_http_json_text(body, &len);
     if (!text) {
-        code = 500;
-        evbuffer_add_printf(out, "{\"error\":\"out of memory\"}\n");
-    } else {
-        evbuffer_add(out, text, strlen(text));
-        evbuffer_add(out, "\n", 1);
-        free(text);
+        evbuffer_add_printf(evhttp_request_get_output_buffer(req),
+                            "{\"error\":\"out of memory\"}\n");
+        send_reply(req, 500);
+        return;
     }
-    send_reply(req, code);
+    ab_http_owned(req, code, "application/json", text, len);
 }
 
 void ab_http_printf(struct evhttp_request *req, int code, const char *fmt, ...)

@@ -13,6 +13,10 @@ struct ab_metrics;
 /* Sends body (stolen; NULL sends {"error":"out of memory"} with 500) with
  * status code. Every handler calls exactly one of these once. */
 void ab_http_json(struct evhttp_request *req, int code, json_t *body);
+/* body (stolen) printed as the JSON replies print it, with the final
+ * newline: new text of *len bytes (caller frees), or NULL when out of
+ * memory. */
+char *ab_http_json_text(json_t *body, size_t *len);
 /* A JSON body printed from a format (for hot paths: no JSON tree). */
 void ab_http_printf(struct evhttp_request *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -20,6 +24,9 @@ void ab_http_printf(struct evhttp_request *req, int code, const char *fmt, ...)
  * connection, as embedded files do) with the given Content-Type. */
 void ab_http_static(struct evhttp_request *req, int code, const char *type, const void *data,
                     size_t len);
+/* A reply of a copy of len bytes of data (borrowed for the call only). */
+void ab_http_copy(struct evhttp_request *req, int code, const char *type,
+                  const void *data, size_t len);
 /* A reply of len bytes of malloc'd data, owned from now on (freed once
  * sent, or at once when it cannot be), with the given Content-Type. */
 void ab_http_owned(struct evhttp_request *req, int code, const char *type, char *data,

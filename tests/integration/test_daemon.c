@@ -244,6 +244,62 @@ static void test_max_body(void)
     td_free(&r);
 }
 
+/* An unchanged experiment is answered from the text kept beside its
+ * evaluation (api/handle_results.c): every change a reader can see must
+ * still show at once — an event, a duplicate, a config change, stop and
+ * start — and the same state must give the same bytes. */
+static const char *field_str(const td_response *r, const char *key)
+{
+    return json_string_value(json_object_get(r->json, key));
+}
+
+static void test_answer_cache(void)
+{
+    td_response a, b, c;
+    check("PUT", "/v1/experiments/cached", "{\"variants\": [\"a\", \"b\"]}", 201, NULL);
+    a = td_req(&D, "GET", "/v1/experiments/cached/results", NULL);
+    b = td_req(&D, "GET", "/v1/experiments/cached/results", NULL);
+    CHECK(a.body && b.body && !strcmp(a.body, b.body));
+    td_free(&b);
+    check("POST", "/v1/events", "{\"experiment\": \"cached\", \"variant\": \"b\", \"user\": "
+          "\"u1\", \"type\": \"exposure\", \"id\": \"c-1\"}", 202, NULL);
+    b = td_req(&D, "GET", "/v1/experiments/cached/results", NULL);
+    CHECK(b.body && a.body && strcmp(a.body, b.body) != 0);
+    CHECK(b.body && strstr(b.body, "\"users\":1") != NULL);
+    /* A duplicate changes data_quality.duplicates. */
+    check("POST", "/v1/events", "{\"experiment\": \"cached\", \"variant\": \"b\", \"user\": "
+          "\"u1\", \"type\": \"exposure\", \"id\": \"c-1\"}", 202, NULL);
+    c = td_req(&D, "GET", "/v1/experiments/cached/results", NULL);
+    CHECK(c.body && b.body && strcmp(b.body, c.body) != 0);
+    CHECK(c.body && strstr(c.body, "\"duplicates\":1") != NULL);
+    td_free(&a);
+    td_free(&b);
+    td_free(&c);
+    check("POST", "/v1/experiments/cached/stop", NULL, 200, NULL);
+    a = td_req(&D, "GET", "/v1/experiments/cached/results", NULL);
+    CHECK(field_str(&a, "status") && !strcmp(field_str(&a, "status"), "stopped"));
+    td_free(&a);
+    check("POST", "/v1/experiments/cached/start", NULL, 200, NULL);
+    a = td_req(&D, "GET", "/v1/experiments/cached/results", NULL);
+    CHECK(field_str(&a, "status") && !strcmp(field_str(&a, "status"), "running"));
+    td_free(&a);
+    /* The decision keeps its own text: an event shows there too. */
+    a = td_req(&D, "GET", "/v1/experiments/cached/decision", NULL);
+    check("POST", "/v1/events", "{\"experiment\": \"cached\", \"variant\": \"a\", \"user\": "
+          "\"u2\", \"type\": \"exposure\"}", 202, NULL);
+    b = td_req(&D, "GET", "/v1/experiments/cached/decision", NULL);
+    CHECK(a.body && b.body && strcmp(a.body, b.body) != 0);
+    td_free(&a);
+    td_free(&b);
+    check("PUT", "/v1/experiments/cached", "{\"variants\": [\"a\", \"b\"], \"alpha\": 0.01, "
+          "\"restart_monitoring\": true}", 200, NULL);
+    a = td_req(&D, "GET", "/v1/experiments/cached/results", NULL);
+    CHECK(a.json && json_number_value(json_object_get(a.json, "alpha")) == 0.01);
+    td_free(&a);
+    check("DELETE", "/v1/experiments/cached", NULL, 200, NULL);
+    check("GET", "/v1/experiments/cached/results", NULL, 404, "not found");
+}
+
 int main(void)
 {
     ab_stats_init();
@@ -259,6 +315,7 @@ int main(void)
     test_calculators();
     test_ops();
     test_max_body();
+    test_answer_cache();
     CHECK_INT(td_stop(&D), 0);
     td_cleanup(&D);
     return TEST_DONE("test_daemon");
