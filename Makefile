@@ -194,7 +194,7 @@ fuzz:
 VALGRIND_TESTS := $(filter %/test_daemon %/test_counting %/test_crash %/test_monitor \
                     %/test_security %/test_hostile %/test_event_time %/test_verdict \
                     %/test_config_change %/test_store_integrity %/test_assign %/test_cors \
-                    %/test_history,$(TESTS))
+                    %/test_history %/test_journey,$(TESTS))
 valgrind: $(PROGRAMS) $(TESTS)
 	@command -v valgrind >/dev/null || { echo "valgrind: installing"; apt-get install -y -qq valgrind; }
 	@ABSTAT_BIN=$(abspath $(BIN)) ABSTAT_WRAP="valgrind -q --error-exitcode=99 --leak-check=full \

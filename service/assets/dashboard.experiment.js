@@ -342,6 +342,44 @@
         return item.dataset.label + ': ' + fixed(item.raw, 2) + ' % (' + int(item.dataset.counts[item.dataIndex]) + ' users)';
       }}}}, scales: {y: {beginAtZero: true, title: {display: true, text: 'converted (% of users)'},
         ticks: {callback: function (x) { return x + ' %'; }}}}}});
+    journeyWords(r, s);
+  }
+
+  /* What each variant does at each step of the journey (the results'
+   * journey block, README "Statistics"): how many more people it brings to
+   * the step's first phase, and the bounds of its effect on going on from
+   * there among the people who would get there with either variant. */
+  var STEP_VERBS = {consideration: 'consider buying', decision: 'buy', retention: 'come back', advocacy: 'recommend you'};
+  function points(x) { return signed(x * 100, 1); }
+  function stepWords(r, st, c) {
+    var level = Math.round((r.ci_level || 0.95) * 100) + PCT, b = c.bounds, ci = c.bounds_ci;
+    var verb = STEP_VERBS[st.to] || 'go on to ' + st.to, d = c.reach_diff;
+    var reach = !num(d) ? 'brings people to ' + st.from :
+      (Math.abs(d) < 0.0005 ? 'brings as many people to ' : d > 0 ? 'brings more people to ' : 'brings fewer people to ') +
+      st.from + ' (reach ' + points(d) + ' points)';
+    if (!b || !ci) return c.variant + ' ' + reach + '; too few people got there yet to tell how often they ' + verb + ' once there.';
+    var range = points(b[0]) === points(b[1]) ? 'about ' + points(b[0]) + ' points' :
+      'between ' + points(b[0]) + ' and ' + points(b[1]) + ' points';
+    if (ci[0] > 0 || ci[1] < 0)
+      return c.variant + ' ' + reach + '; once there, it makes them ' + verb + (ci[0] > 0 ? ' more' : ' less') +
+        ' often: by ' + range + ' (with ' + level + ' confidence ' + points(ci[0]) + ' to ' + points(ci[1]) + ').';
+    return c.variant + ' ' + reach + '; whether it changes how often they ' + verb + ' once there is ' + range +
+      ' (with ' + level + ' confidence ' + points(ci[0]) + ' to ' + points(ci[1]) + ').';
+  }
+  function journeyWords(r, s) {
+    /* The steps someone went on from: the others have nothing to say yet. */
+    var steps = ((r.journey && r.journey.steps) || []).filter(function (st) {
+      return (st.variants || []).some(function (v) { return v.continued > 0; });
+    });
+    if (!steps.length) return;
+    add(s, h('h3', {text: 'Step by step'}));
+    add(s, h('p', {class: 'explain', text: 'A variant that brings more people to a phase may bring different people, ' +
+      'so how often they go on from there is given as a range that allows for that.'}));
+    add(s, h('ul', {class: 'journey-words', id: 'journey-words'}, steps.map(function (st) {
+      return (st.vs_control || []).map(function (c) {
+        return h('li', {'data-step': st.from + '-' + st.to, 'data-variant': c.variant, text: stepWords(r, st, c)});
+      });
+    })));
   }
 
   var GUARD_WORDS = {

@@ -38,14 +38,23 @@ static void analyze_help(FILE *fp)
 static void sample_size_help(FILE *fp)
 {
     fputs("abstat sample-size --baseline P --mde M [OPTIONS]\n"
+          "abstat sample-size --metric revenue --sd S --baseline B --mde M [OPTIONS]\n"
+          "abstat sample-size --metric nps --promoters P --detractors D --mde POINTS [OPTIONS]\n"
           "  Users needed per variant to detect a relative change M of a conversion\n"
-          "  rate P, and with --daily-users how many days and whole weeks that takes.\n"
+          "  rate P (or of a mean revenue B with sd S, or POINTS of NPS), fixed-horizon\n"
+          "  and for the sequential test, and with --daily-users how many days and\n"
+          "  whole weeks that takes.\n"
           "  A fraction is written 0.05 or 5%; a bare number of 1 or more is refused as\n"
           "  ambiguous (--mde 10 would be +1000 %: write 10% or 0.1).\n"
-          "  --baseline P     the control's expected conversion rate, above 0 and below 1\n"
-          "                   (required)\n"
+          "  --metric M       conversion, revenue or nps (default: conversion)\n"
+          "  --baseline P     conversion: the control's expected rate, above 0 and below\n"
+          "                   1; revenue: its mean revenue per user (required; not nps)\n"
           "  --mde M          the minimum detectable effect, relative to the baseline: 0.1\n"
-          "                   or 10% is +10 %, -5% a drop (required)\n",
+          "                   or 10% is +10 %, -5% a drop; nps: in points, 5 is +5\n"
+          "                   (required)\n"
+          "  --sd S           revenue: the standard deviation of revenue per user\n"
+          "  --promoters P    nps: the planned share of promoters (0.4 or 40%)\n"
+          "  --detractors D   nps: the planned share of detractors (P + D at most 1)\n",
           fp);
     /* The defaults the daemon applies (core/defaults.h), not a copy of them. */
     fprintf(fp,
@@ -54,8 +63,10 @@ static void sample_size_help(FILE *fp)
             "                   (default: %g)\n"
             "  --variants K     arms including the control, 2 to 64 (default: 2)\n"
             "  --correction C   holm, bonferroni, bh or none, over the K - 1 comparisons\n"
-            "                   with the control (default: %s)\n",
-            AB_DEFAULT_ALPHA, AB_DEFAULT_POWER, ab_correction_name(AB_DEFAULT_CORRECTION));
+            "                   with the control (default: %s)\n"
+            "  --sequential-tuning N  the sequential test's sequential_tuning (default: %g)\n",
+            AB_DEFAULT_ALPHA, AB_DEFAULT_POWER, ab_correction_name(AB_DEFAULT_CORRECTION),
+            AB_DEFAULT_TUNING);
     fputs("  --daily-users N  users entering the experiment a day (default: none, no days)\n"
           "  --json           print the /v1/sample-size answer instead of the sentence\n"
           "  --help           this text\n",
@@ -155,6 +166,7 @@ static void print_plan(const json_t *ans)
 {
     char per[32], total[32], daily[32], days[32], weeks[32];
     const json_t *d = json_object_get(ans, "days");
+    const json_t *seq = json_object_get(ans, "sequential_per_variant");
     ab_fmt_count(json_number_value(json_object_get(ans, "per_variant")), per, sizeof per);
     ab_fmt_count(json_number_value(json_object_get(ans, "total")), total, sizeof total);
     printf("%s users per variant, %s in total", per, total);
@@ -167,18 +179,37 @@ static void print_plan(const json_t *ans)
                nd == 1 ? "" : "s", weeks, nw == 1 ? "" : "s");
     }
     putchar('\n');
+    /* The size abstatd's default method (sequential) plans with; null
+     * (power below 0.5) prints nothing. */
+    if (json_is_integer(seq)) {
+        ab_fmt_count(json_number_value(seq), per, sizeof per);
+        printf("sequential test (monitored continuously): %s users per variant\n", per);
+    }
 }
 
 /* The options of sample-size that take a value, and the example that
- * shows how a fraction is written (NULL: not a fraction). */
+ * shows how a fraction is written (NULL: not a fraction). Whether baseline
+ * and mde are fractions depends on the metric: plan_example. */
 static const struct {
     const char *name, *example;
 } plan_options[] = {
     {"baseline", "a fraction: 0.05 = 5 %"}, {"mde", "relative: 0.1 = +10 %"},
     {"alpha", "a fraction: 0.05 = 5 %"},    {"power", "a fraction: 0.8 = 80 %"},
     {"variants", NULL},                     {"correction", NULL},
-    {"daily-users", NULL},
+    {"daily-users", NULL},                  {"metric", NULL},
+    {"sd", NULL},                           {"promoters", "a share: 0.4 = 40 %"},
+    {"detractors", "a share: 0.2 = 20 %"},  {"sequential-tuning", NULL},
 };
+
+/* A revenue baseline is money (--baseline 25 is 25 a user) and an NPS mde
+ * points (--mde 5 is +5 points, README "The command line"): not fractions. */
+static const char *plan_example(size_t k, ab_metric metric)
+{
+    const char *name = plan_options[k].name;
+    if (!strcmp(name, "baseline") && metric != AB_METRIC_CONVERSION) return NULL;
+    if (!strcmp(name, "mde") && metric == AB_METRIC_NPS) return NULL;
+    return plan_options[k].example;
+}
 
 /* A bare number of 1 or more for a fraction is a percentage typed without
  * its %: --mde 10 meant +10 %, and read as +1000 % it answered "12 users
@@ -199,12 +230,23 @@ static int cmd_sample_size(int argc, char **argv)
 {
     ab_sample_size_req rq;
     ab_error err = {0, ""};
-    int as_json = 0, rc;
+    int as_json = 0, rc, nset = 0;
     json_t *ans;
+    /* Every option is read before any is applied: whether --mde 5 is
+     * ambiguous depends on a --metric that may come after it. */
+    size_t *which = calloc((size_t)argc, sizeof *which);
+    const char **values = calloc((size_t)argc, sizeof *values);
 
+    if (!which || !values) {
+        free(which);
+        free(values);
+        fputs("abstat sample-size: out of memory\n", stderr);
+        return EXIT_USAGE;
+    }
     ab_sample_size_req_init(&rq);
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *value, *eq;
+    rc = -1;
+    for (int i = 1; i < argc && rc < 0; i++) {
+        const char *arg = argv[i], *eq;
         char name[32];
         size_t k, n = sizeof plan_options / sizeof plan_options[0];
         if (!strcmp(arg, "--json")) {
@@ -213,24 +255,38 @@ static int cmd_sample_size(int argc, char **argv)
         }
         if (is_help(arg)) {
             sample_size_help(stdout);
-            return 0;
-        }
-        if (strncmp(arg, "--", 2))
-            return usage_error("sample-size", "unexpected argument \"%s\"", arg);
-        eq = strchr(arg, '=');
-        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg - 2) : (int)strlen(arg + 2),
-                 arg + 2);
-        for (k = 0; k < n && strcmp(plan_options[k].name, name); k++) continue;
-        if (k == n) return usage_error("sample-size", "unknown option \"%s\"", arg);
-        if (eq) value = eq + 1;
-        else if (i + 1 < argc) value = argv[++i];
-        else return usage_error("sample-size", "--%s needs a value", name);
-        if (ambiguous_fraction(name, plan_options[k].example, value)) return EXIT_USAGE;
-        if (ab_sample_size_req_set(&rq, name, value, &err)) {
-            fprintf(stderr, "abstat sample-size: %s\n", err.text);
-            return EXIT_USAGE;
+            rc = 0;
+        } else if (strncmp(arg, "--", 2)) {
+            rc = usage_error("sample-size", "unexpected argument \"%s\"", arg);
+        } else {
+            eq = strchr(arg, '=');
+            snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg - 2) : (int)strlen(arg + 2),
+                     arg + 2);
+            for (k = 0; k < n && strcmp(plan_options[k].name, name); k++) continue;
+            if (k == n) rc = usage_error("sample-size", "unknown option \"%s\"", arg);
+            else if (eq) values[nset] = eq + 1;
+            else if (i + 1 < argc) values[nset] = argv[++i];
+            else rc = usage_error("sample-size", "--%s needs a value", name);
+            which[nset++] = k;
         }
     }
+    /* The metric first, then the rest in the order given. */
+    for (int pass = 0; pass < 2 && rc < 0; pass++) {
+        for (int j = 0; j < nset && rc < 0; j++) {
+            size_t k = which[j];
+            const char *name = plan_options[k].name;
+            if ((pass == 0) != !strcmp(name, "metric")) continue;
+            if (ambiguous_fraction(name, plan_example(k, rq.metric), values[j]))
+                rc = EXIT_USAGE;
+            else if (ab_sample_size_req_set(&rq, name, values[j], &err)) {
+                fprintf(stderr, "abstat sample-size: %s\n", err.text);
+                rc = EXIT_USAGE;
+            }
+        }
+    }
+    free(which);
+    free(values);
+    if (rc >= 0) return rc;
     if (!(ans = ab_sample_size_answer(&rq, &err))) {
         fprintf(stderr, "abstat sample-size: %s\n", err.text);
         return EXIT_USAGE;

@@ -85,6 +85,51 @@ double ab_analysis_primary_value(const ab_analysis_opts *opts, const ab_arm_coun
     }
 }
 
+/* The delta-method variance of arm i's primary lift against arm 0: the
+ * lift of a rate at the goal phase or of revenue per user; NaN where the
+ * metric has no lift (NPS) or it is undefined. */
+static ab_status primary_lift_var(const ab_analysis_opts *opts, const ab_arm_counts *arms,
+                                  const ab_arm_result *out, size_t i, double *var)
+{
+    ab_lift_result lr;
+    ab_status st;
+    *var = NAN;
+    if (opts->metric == AB_METRIC_REVENUE) {
+        *var = out[i].revenue_lift.var;
+        return AB_OK;
+    }
+    if (opts->metric != AB_METRIC_CONVERSION || !(arms[i].users > 0) || !(arms[0].users > 0))
+        return AB_OK;
+    double xv = arms[i].conversions[opts->phase], nv = arms[i].users;
+    double xc = arms[0].conversions[opts->phase], nc = arms[0].users;
+    double pv = xv / nv, pc = xc / nc;
+    if ((st = ab_lift_delta(pv, pv * ((nv - xv) / nv) / nv, pc, pc * ((nc - xc) / nc) / nc,
+                            opts->cmp.alpha, &lr)))
+        return st;
+    *var = lr.var;
+    return AB_OK;
+}
+
+/* README "Statistics", Prior: the posterior of each variant's primary lift
+ * under the experiment's normal prior. */
+static ab_status apply_prior(const ab_analysis_opts *opts, const ab_arm_counts *arms,
+                             size_t k, ab_arm_result *out)
+{
+    ab_status st;
+    for (size_t i = 0; i < k; i++) {
+        ab_prior_result *p = &out[i].prior;
+        double var;
+        p->mean = p->var = p->sd = p->prob_beat_control = p->risk = NAN;
+        if (i == 0 || !(opts->prior_sd > 0.0)) continue;
+        if ((st = primary_lift_var(opts, arms, out, i, &var))) return st;
+        if (!isfinite(out[i].primary.lift) || !isfinite(var)) continue;
+        if ((st = ab_prior_posterior(out[i].primary.lift, var, opts->prior_mean, opts->prior_sd,
+                                     p)))
+            return st;
+    }
+    return AB_OK;
+}
+
 ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arms,
                           size_t k, ab_arm_result *out)
 {
@@ -139,11 +184,17 @@ ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arm
         else if (st) return st;
         for (size_t i = 0; i < k; i++) {
             out[i].revenue_vs = mean[i];
+            out[i].revenue_lift.lift = out[i].revenue_lift.var = NAN;
+            out[i].revenue_lift.ci = (ab_interval){NAN, NAN};
+            /* The relative change of revenue per user (README "Statistics"),
+             * from the same moments; undefined moments leave it NaN. */
+            if (i > 0 && st == AB_OK &&
+                (st = ab_revenue_lift(&mom[i], &mom[0], alpha, &out[i].revenue_lift)) != AB_OK)
+                return st;
             if (opts->metric == AB_METRIC_REVENUE && i > 0)
                 set_primary(&out[i].primary, mean[i].welch.diff, mean[i].welch.diff_ci,
                             mean[i].welch.p_value, mean[i].p_adjusted, &mean[i].seq,
-                            out[0].revenue.mean != 0.0 ? mean[i].welch.diff / out[0].revenue.mean
-                                                       : NAN);
+                            out[i].revenue_lift.lift);
         }
     }
 
@@ -162,5 +213,5 @@ ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arm
                             npsv[i].cmp.p_value, npsv[i].p_adjusted, &npsv[i].seq, NAN);
         }
     }
-    return AB_OK;
+    return apply_prior(opts, arms, k, out);
 }

@@ -32,6 +32,7 @@ typedef struct {
     unsigned phases;         /* bit per phase to compare (phases with conversions) */
     int revenue;             /* compare revenue */
     int nps;                 /* compare NPS */
+    double prior_mean, prior_sd; /* a prior on the primary lift; sd 0 = none */
 } ab_analysis_opts;
 
 /* The primary metric's figures of one non-control arm, whatever the metric. */
@@ -51,6 +52,8 @@ typedef struct {
     ab_nps_summary nps;
     ab_rate_vs_control rate[AB_PHASE_COUNT];
     ab_mean_vs_control revenue_vs;
+    ab_lift_result revenue_lift; /* mean_v / mean_c - 1, delta-method interval */
+    ab_prior_result prior;   /* posterior of the primary lift (opts.prior_sd > 0) */
     ab_nps_vs_control nps_vs;
     ab_primary primary;
 } ab_arm_result;

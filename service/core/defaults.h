@@ -27,6 +27,8 @@
  * 1.7976931348623157e308 was stored, GET showed 1.79769313486232e+308,
  * which overflows: the config could not be PUT back). */
 #define AB_LARGE_MAX 1e15
+/* Largest |mean| and sd of a prior on a relative effect (1000 = +100,000 %). */
+#define AB_PRIOR_MAX 1000.0
 
 /* The one alpha rule: 0 < alpha, and alpha <= max (AB_ALPHA_MAX_EXPERIMENT)
  * or alpha < max (AB_ALPHA_MAX_CALC, where alpha 1 would reject

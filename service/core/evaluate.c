@@ -76,6 +76,8 @@ static void build_opts(const ab_live *e, const ab_guardrail *guards, size_t ngua
     ev->opts.cmp.correction = e->cfg.correction;
     ev->opts.phase = e->cfg.phase;
     ev->opts.metric = e->cfg.metric;
+    ev->opts.prior_mean = e->cfg.prior_mean;
+    ev->opts.prior_sd = e->cfg.prior_sd;
     for (size_t i = 0; i < e->cfg.k; i++) {
         for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++)
             if (s->arms[i].conversions[ph] > 0) ev->opts.phases |= 1u << ph;
@@ -388,6 +390,7 @@ ab_status ab_evaluate(ab_live *e, int64_t now_ms, ab_evaluation *ev)
                        ev->users[0] >= c->min_users;
 
     if ((st = ab_analysis_run(&ev->opts, ev->arms, k, ev->res))) return st;
+    if ((st = ab_journey_run(s, k, c->alpha, &ev->journey))) return st;
     if ((st = sequential_evidence(c, mon, ev))) return st;
     if ((st = ab_chisq_homogeneity(x, ev->users, k, &ev->omnibus))) return st;
     if ((st = srm_check(c, now_ms, &watch, ev))) return st;

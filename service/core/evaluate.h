@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "core/journey.h"
 #include "core/registry.h"
 #include "core/verdict.h"
 
@@ -30,6 +31,7 @@ typedef struct ab_evaluation {
     ab_guard_result guards[AB_MAX_ARMS][AB_EVAL_GUARDS];
     size_t nguards;           /* the same guardrails for every arm */
     double users[AB_MAX_ARMS];
+    ab_journey_result journey; /* steps and NPS response (README "Statistics") */
     ab_chisq_result srm, omnibus;   /* srm: Pearson's chi-square, for reference */
     double srm_p;             /* anytime-valid SRM p: running minimum */
     double srm_p_now;         /* its value at this evaluation */

@@ -53,6 +53,11 @@ typedef struct {
     ab_metric metric;
     double alpha, power, mde;
     double baseline;             /* NaN when null: use the observed control */
+    /* prior: a normal prior N(prior_mean, prior_sd^2) on the primary
+     * metric's relative effect for the Bayesian figures (README
+     * "Statistics"); prior_sd 0 = none. Descriptive: it decides nothing,
+     * so it is not part of the test definition. */
+    double prior_mean, prior_sd;
     ab_method method;
     double tuning;               /* sequential_tuning */
     ab_correction correction;

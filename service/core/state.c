@@ -6,14 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The user slot's flags hold the phase bits in canonical order, which is
+ * the bit order of the journey cells. */
+_Static_assert(AB_PHASE_COUNT == AB_JOURNEY_PHASES, "a journey cell bit per phase");
+#define PHASE_BITS (AB_JOURNEY_CELLS - 1u)
+
 /* What every state without its own counts reads: never written. */
 static ab_arm_counts zero_arms[AB_MAX_ARMS];
 static double zero_comp[AB_MAX_ARMS];
+static double zero_journey[AB_MAX_ARMS * AB_JOURNEY_CELLS];
 
 static void point_at_zeros(ab_counts *s)
 {
     s->arms = zero_arms;
     s->rev_comp = s->rev2_comp = zero_comp;
+    s->journey = zero_journey;
 }
 
 static int has_arms(const ab_counts *s)
@@ -23,7 +30,7 @@ static int has_arms(const ab_counts *s)
 
 static size_t arms_bytes(size_t k)
 {
-    return k * (sizeof(ab_arm_counts) + 2 * sizeof(double));
+    return k * (sizeof(ab_arm_counts) + (2 + AB_JOURNEY_CELLS) * sizeof(double));
 }
 
 /* The per-arm block, before the first count moves. 0, or -1. */
@@ -36,6 +43,7 @@ static int alloc_arms(ab_counts *s)
     s->arms = (ab_arm_counts *)(void *)b;
     s->rev_comp = (double *)(void *)(b + k * sizeof(ab_arm_counts));
     s->rev2_comp = s->rev_comp + k;
+    s->journey = s->rev2_comp + k;
     return 0;
 }
 
@@ -76,6 +84,7 @@ static ab_apply_result apply_exposure(ab_counts *s, ab_user *u, uint64_t ukey,
     ab_arm_counts *a = &s->arms[ev->variant];
     a->users++;
     a->revenue.n++; /* revenue is per user over all users, buyers or not */
+    s->journey[(size_t)ev->variant * AB_JOURNEY_CELLS]++; /* no phase reached yet */
     ab_history_cell *c = hist(s, ev, (size_t)ev->variant);
     if (c) c->users++;
     return AB_APPLY_COUNTED;
@@ -99,6 +108,11 @@ void ab_state_arm(const ab_counts *s, size_t i, ab_arm_counts *out)
     out->revenue.sum += s->rev_comp[i];
     out->revenue.sumsq += s->rev2_comp[i];
     if (out->revenue.sumsq < 0) out->revenue.sumsq = 0; /* rounding below zero */
+}
+
+const double *ab_state_journey(const ab_counts *s, size_t i)
+{
+    return s->journey + i * AB_JOURNEY_CELLS;
 }
 
 static ab_apply_result apply_conversion(ab_counts *s, ab_user *u, const ab_event *ev)
@@ -130,6 +144,13 @@ static ab_apply_result apply_conversion(ab_counts *s, ab_user *u, const ab_event
     }
     unsigned bit = 1u << ev->phase;
     if (!(u->flags & bit)) {
+        /* The user moves to the cell of the phases reached with this one
+         * (README "Statistics", journey steps): the cells always sum to
+         * the arm's users. */
+        double *cells = s->journey + (size_t)u->variant * AB_JOURNEY_CELLS;
+        unsigned old = u->flags & PHASE_BITS;
+        cells[old]--;
+        cells[old | bit]++;
         u->flags |= (uint8_t)bit;
         a->conversions[ev->phase]++;
         if ((c = hist(s, ev, u->variant))) c->conversions[ev->phase]++;

@@ -26,6 +26,13 @@ typedef struct {
      * huge value must give back exactly what it took (read the sums with
      * ab_state_arm). k each, in the same block as arms. */
     double *rev_comp, *rev2_comp;
+    /* Users per combination of phases reached (README "Statistics",
+     * journey steps): journey[i * AB_JOURNEY_CELLS + mask] counts arm i's
+     * users whose conversions reached exactly the phases of mask (bit p =
+     * phase p; mask 0: none yet), so each arm's cells sum to its users.
+     * k x AB_JOURNEY_CELLS, in the same block as arms; read them with
+     * ab_state_journey. */
+    double *journey;
     double conflicts;      /* exposures to another variant, ignored */
     double unattributed;   /* conversions/answers of never-exposed users */
     double duplicates;     /* events whose id was seen before */
@@ -93,6 +100,9 @@ int ab_state_reserve(ab_counts *s, size_t users, size_t ids, size_t revenue);
 void ab_state_release(ab_counts *s, size_t users, size_t ids, size_t revenue);
 /* Arm i's counts with the compensated revenue sums. */
 void ab_state_arm(const ab_counts *s, size_t i, ab_arm_counts *out);
+/* Arm i's AB_JOURNEY_CELLS journey cells (see journey above): borrowed,
+ * valid until the next apply or reserve. */
+const double *ab_state_journey(const ab_counts *s, size_t i);
 /* Heap bytes held for users, ids, the per-arm counts and the history. */
 size_t ab_state_bytes(const ab_counts *s);
 /* Frees the tables and the counts (they read as zeros afterwards;

@@ -9,6 +9,7 @@
 
 #include "core/analysis.h"
 #include "core/defaults.h"
+#include "json/experiment_json.h"
 #include "json/jsonin.h"
 #include "json/jsonout.h"
 #include "json/variants_json.h"
@@ -16,7 +17,7 @@
 
 static const char *const top_keys[] = {
     "alpha", "correction", "method", "sequential_tuning", "phase", "metric",
-    "weights", "variants", NULL};
+    "weights", "variants", "prior", NULL};
 static const char *const variant_keys[] = {
     "name", "users", "conversions", "phases", "revenue_sum", "revenue_sumsq",
     "promoters", "passives", "detractors", NULL};
@@ -67,7 +68,8 @@ static int parse_options(const json_t *body, analyze_req *rq, ab_error *err)
     if (ab_jin_string(body, "metric", "", &s, &present, err)) return -1;
     if (s && ab_metric_parse(s, &rq->opts.metric))
         return ab_error_set(err, 400, "metric: must be conversion, revenue or nps");
-    return 0;
+    return ab_prior_parse(json_object_get(body, "prior"), &rq->opts.prior_mean,
+                          &rq->opts.prior_sd, err);
 }
 
 /* Conversions per phase: "conversions" counts the goal phase, "phases"

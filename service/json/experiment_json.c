@@ -13,8 +13,9 @@
 static const char *const body_keys[] = {
     "id", "description", "phase", "variants", "factors", "weights", "metric",
     "alpha", "power", "mde", "baseline", "method", "sequential_tuning",
-    "correction", "min_days", "min_users", "guardrails", "webhook", NULL,
+    "correction", "min_days", "min_users", "guardrails", "webhook", "prior", NULL,
 };
+static const char *const prior_keys[] = {"mean", "sd", NULL};
 static const char *const factor_keys[] = {"name", "levels", NULL};
 static const char *const guardrail_keys[] = {"metric", "phase", "margin", NULL};
 
@@ -349,6 +350,25 @@ static int parse_test(const json_t *body, ab_experiment_config *cfg, ab_error *e
     return present ? ab_experiment_check_baseline(cfg, err) : 0;
 }
 
+int ab_prior_parse(const json_t *p, double *mean, double *sd, ab_error *err)
+{
+    int had;
+    *mean = *sd = 0.0;
+    if (!p || json_is_null(p)) return 0;
+    if (!json_is_object(p))
+        return ab_error_set(err, 400, "prior: must be an object {\"mean\": m, \"sd\": s} or null");
+    if (ab_jin_known_keys(p, prior_keys, "prior", err)) return -1;
+    if (ab_jin_number(p, "mean", "prior", -AB_PRIOR_MAX, AB_PRIOR_MAX, 0, mean, NULL, err) ||
+        ab_jin_number(p, "sd", "prior", 0.0, AB_PRIOR_MAX, 0, sd, &had, err))
+        return -1;
+    if (!had) return ab_error_set(err, 400, "prior.sd: required (the prior's standard "
+                                            "deviation of the relative effect, e.g. 0.3)");
+    if (!(*sd > 0.0)) return ab_error_set(err, 400, "prior.sd: must be greater than 0");
+    *mean = round15(*mean);
+    *sd = round15(*sd);
+    return 0;
+}
+
 static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error *err)
 {
     const char *s;
@@ -382,6 +402,8 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
                             ab_jin_quote_len(s, 64), s);
 
     if (parse_guardrails(json_object_get(body, "guardrails"), cfg, err)) return -1;
+    if (ab_prior_parse(json_object_get(body, "prior"), &cfg->prior_mean, &cfg->prior_sd, err))
+        return -1;
     if (read_number(body, "min_days", 0.0, AB_MIN_DAYS_MAX, 0, &cfg->min_days, NULL, err))
         return -1;
     if (ab_jin_count(body, "min_users", NULL, &cfg->min_users, NULL, err)) return -1;

@@ -21,6 +21,12 @@ int ab_experiment_parse(const char *id, const json_t *body, ab_experiment_config
  * of memory. */
 json_t *ab_experiment_to_json(const ab_experiment_config *cfg);
 
+/* "prior" of an experiment or of /v1/analyze (README "Statistics", Prior):
+ * null or absent gives *sd = 0 (none); else {"mean": m, "sd": s} with
+ * s > 0 and m 0 when left out, on the relative effect. 0, or -1 with err
+ * set (400). */
+int ab_prior_parse(const json_t *p, double *mean, double *sd, ab_error *err);
+
 /* New reference: the factors as PUT takes them ([{"name", "levels"}]),
  * null when cfg is not factorial; NULL when out of memory. */
 json_t *ab_experiment_factors_json(const ab_experiment_config *cfg);

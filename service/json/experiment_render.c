@@ -95,6 +95,10 @@ json_t *ab_experiment_to_json(const ab_experiment_config *cfg)
         put(o, "min_days", number_json(cfg->min_days)) ||
         put(o, "min_users", number_json(cfg->min_users)) ||
         put(o, "guardrails", guardrails_json(cfg)) ||
+        put(o, "prior", cfg->prior_sd > 0.0
+                            ? json_pack("{s:o,s:o}", "mean", number_json(cfg->prior_mean),
+                                        "sd", number_json(cfg->prior_sd))
+                            : json_null()) ||
         put(o, "webhook", cfg->webhook ? json_string(cfg->webhook) : json_null()))
         goto fail;
     variants = json_object_get(o, "variants");

@@ -1,5 +1,6 @@
 /* results.c — renders an evaluation: data quality, sample-ratio check,
- * omnibus test, variants, factorial analysis, sample size and verdict. */
+ * omnibus test, variants, factorial analysis, journey, sample size and
+ * verdict. */
 #include "json/results.h"
 
 #include <math.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "core/event.h"
+#include "json/journey_json.h"
 #include "json/jsonout.h"
 #include "json/variants_json.h"
 
@@ -178,6 +180,8 @@ json_t *ab_results_json(const ab_live *e, const ab_evaluation *ev)
         ab_jset(o, "omnibus", chisq_json(&ev->omnibus)) ||
         ab_jset(o, "variants", ab_variants_json(&ev->opts, ev->arms, ev->res, view, c->k)) ||
         ab_jset(o, "factorial", factorial_json(e, ev)) ||
+        ab_jset(o, "journey",
+                ab_journey_json(&ev->journey, (const char *const *)c->names, c->k)) ||
         ab_jset(o, "sample_size", sample_size_json(e, ev)) ||
         ab_jset(o, "verdict", ab_verdict_json(&ev->verdict, view))) {
         json_decref(o);

@@ -68,12 +68,15 @@ static json_t *revenue_json(const ab_mean_summary *m)
     return o;
 }
 
-static json_t *revenue_vs_json(const ab_mean_vs_control *r, const ab_seq_result *now)
+static json_t *revenue_vs_json(const ab_mean_vs_control *r, const ab_lift_result *lift,
+                               const ab_seq_result *now)
 {
     json_t *o = json_object();
     if (!o) return NULL;
     if (ab_jset(o, "diff", ab_jnum(r->welch.diff)) ||
         ab_jset(o, "diff_ci", ab_jinterval(r->welch.diff_ci)) ||
+        ab_jset(o, "lift", ab_jnum(lift->lift)) ||
+        ab_jset(o, "lift_ci", ab_jinterval(lift->ci)) ||
         ab_jset(o, "t", ab_jnum(r->welch.t)) || ab_jset(o, "df", ab_jnum(r->welch.df)) ||
         ab_jset(o, "p_value", ab_jnum(r->welch.p_value)) ||
         ab_jset(o, "p_adjusted", ab_jnum(r->p_adjusted)) ||
@@ -139,6 +142,23 @@ json_t *ab_guardrails_json(const ab_guard_result *g, size_t n)
     return list;
 }
 
+/* The primary comparison's "prior" block (README "Statistics", Prior):
+ * the prior, the posterior of the lift, P(lift > 0) and the risk. */
+static int set_prior(json_t *vs, const ab_analysis_opts *opts, const ab_arm_result *r)
+{
+    const char *key = opts->metric == AB_METRIC_CONVERSION ? ab_phase_name(opts->phase)
+                      : opts->metric == AB_METRIC_REVENUE  ? "revenue"
+                                                           : "nps";
+    json_t *primary = json_object_get(vs, key);
+    if (!(opts->prior_sd > 0.0) || !primary) return 0;
+    return ab_jset(primary, "prior",
+                   json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "mean", json_real(opts->prior_mean),
+                             "sd", json_real(opts->prior_sd), "posterior_mean",
+                             ab_jnum(r->prior.mean), "posterior_sd", ab_jnum(r->prior.sd),
+                             "prob_beat_control", ab_jnum(r->prior.prob_beat_control), "risk",
+                             ab_jnum(r->prior.risk)));
+}
+
 static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
                         const ab_arm_result *r, const ab_arm_view *v, int control)
 {
@@ -170,12 +190,14 @@ static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
                         rate_vs_json(&r->rate[ph], ph == (unsigned)opts->phase ? now_conv : NULL)))
                 goto fail;
         if (revenue && ab_jset(vs, "revenue",
-                               revenue_vs_json(&r->revenue_vs, opts->metric == AB_METRIC_REVENUE
-                                                                   ? v->seq_now : NULL)))
+                               revenue_vs_json(&r->revenue_vs, &r->revenue_lift,
+                                               opts->metric == AB_METRIC_REVENUE ? v->seq_now
+                                                                                 : NULL)))
             goto fail;
         if (nps && ab_jset(vs, "nps", nps_vs_json(&r->nps_vs, opts->metric == AB_METRIC_NPS
                                                                   ? v->seq_now : NULL)))
             goto fail;
+        if (set_prior(vs, opts, r)) goto fail;
         if (ab_jset(o, "vs_control", vs)) {
             vs = NULL;
             goto fail;

@@ -152,6 +152,24 @@ static void offline(void)
     expect_exit("sample-size --baseline 0.05 --mde 10% --variants 4", NULL, 0, "users per variant");
     /* A big effect written as a percentage is not ambiguous. */
     expect_exit("sample-size --baseline 0.05 --mde 150%", NULL, 0, "users per variant");
+    /* Revenue and NPS (README "The command line"): money and points are not
+     * fractions, whatever order --metric comes in; the sequential size too. */
+    expect_exit("sample-size --metric revenue --sd 40 --baseline 12.5 --mde 5%", NULL, 0,
+                "64,299 users per variant");
+    expect_exit("sample-size --mde 5 --metric nps --promoters 0.4 --detractors 0.2", NULL, 0,
+                "3,517 users per variant");
+    expect_exit("sample-size --baseline 0.05 --mde 10%", NULL, 0,
+                "sequential test (monitored continuously): 61,315 users per variant");
+    expect_exit("sample-size --metric nps --promoters 0.4 --mde 5", NULL, 4, "detractors");
+    expect_exit("sample-size --metric nps --promoters 0.6 --detractors 0.5 --mde 5", NULL, 4,
+                "more than 1");
+    expect_exit("sample-size --metric nps --promoters 0.4 --detractors 0.2 --mde 0", NULL, 4,
+                "mde");
+    expect_exit("sample-size --metric revenue --baseline 12.5 --mde 5%", NULL, 4, "sd");
+    expect_exit("sample-size --metric ctr --baseline 0.05 --mde 10%", NULL, 4,
+                "conversion, revenue, nps");
+    expect_exit("sample-size --metric revenue --sd 40 --baseline 12.5 --mde 5", NULL, 4,
+                "--mde 5 is ambiguous");
 }
 
 /* ---- --version and --help -------------------------------------------------- */
@@ -161,7 +179,8 @@ static void version_and_help(void)
     static const char *const every_option[] = {
         "--server URL", "--token T", "--variant NAME", "--cacert FILE", "--timeout S", "--json",
         "--baseline P", "--mde M", "--alpha A", "--power P", "--variants K", "--correction C",
-        "--daily-users N", "--version", "--help", "--data SRC"};
+        "--daily-users N", "--version", "--help", "--data SRC", "--metric M", "--sd S",
+        "--promoters P", "--detractors D", "--sequential-tuning N"};
     static const char *const commands[] = {"check EXPERIMENT", "analyze FILE|-", "sample-size",
                                            "backup", "help [COMMAND]"};
     char out[65536];

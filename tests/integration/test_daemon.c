@@ -188,6 +188,54 @@ static void test_events(void)
     CHECK_REL(users_of("ev"), 5, 0);
 }
 
+/* GET /v1/sample-size for revenue and NPS (README "Calculators without
+ * state"): the library's figures as it answers them directly, the
+ * sequential size with each, and a 400 naming every bad parameter. */
+static void test_sample_size_metrics(void)
+{
+    static const struct {
+        const char *query, *needle;
+    } bad[] = {
+        {"metric=nps&detractors=0.2&mde=5", "promoters: required"},
+        {"metric=nps&promoters=0.7&detractors=0.4&mde=5", "more than 1"},
+        {"metric=nps&promoters=0.4&detractors=0.2&mde=0", "mde"},
+        {"metric=revenue&baseline=12.5&mde=0.05", "sd: required"},
+        {"metric=revenue&sd=40&baseline=12.5&mde=-1", "mde"},
+        {"metric=ctr&baseline=0.05&mde=0.1", "conversion, revenue, nps"},
+    };
+    double per, seq, sd;
+    char path[160];
+    td_response r;
+
+    r = td_req(&D, "GET", "/v1/sample-size?metric=revenue&sd=40&baseline=12.5&mde=0.05", NULL);
+    expect(r, 200, NULL, "sample-size revenue");
+    CHECK_INT(ab_sample_size_mean(12.5, 40, 0.05, 0.05, 0.8, 2, AB_CORRECT_HOLM, &per), AB_OK);
+    CHECK_INT(ab_sample_size_seq(0.625, 1600, 1600, 0.05, 0.8, 2, AB_CORRECT_HOLM, 5000, &seq),
+              AB_OK);
+    CHECK_REL(json_number_value(json_object_get(r.json, "per_variant")), per, 0);
+    CHECK_REL(json_number_value(json_object_get(r.json, "sequential_per_variant")), seq, 0);
+    td_free(&r);
+    r = td_req(&D, "GET", "/v1/sample-size?metric=nps&promoters=0.4&detractors=0.2&mde=5", NULL);
+    expect(r, 200, NULL, "sample-size nps");
+    CHECK_INT(ab_sample_size_nps(0.4, 0.2, 5, 0.05, 0.8, 2, AB_CORRECT_HOLM, &per), AB_OK);
+    CHECK_INT(ab_nps_plan_sd(0.4, 0.2, &sd), AB_OK);
+    CHECK_INT(ab_sample_size_seq(5, sd * sd, sd * sd, 0.05, 0.8, 2, AB_CORRECT_HOLM, 5000, &seq),
+              AB_OK);
+    CHECK_REL(json_number_value(json_object_get(r.json, "per_variant")), per, 0);
+    CHECK_REL(json_number_value(json_object_get(r.json, "sequential_per_variant")), seq, 0);
+    td_free(&r);
+    r = td_req(&D, "GET", "/v1/sample-size?baseline=0.05&mde=0.1", NULL);
+    expect(r, 200, NULL, "sample-size conversion");
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_HOLM, 5000, &seq),
+              AB_OK);
+    CHECK_REL(json_number_value(json_object_get(r.json, "sequential_per_variant")), seq, 0);
+    td_free(&r);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(path, sizeof path, "/v1/sample-size?%s", bad[i].query);
+        check("GET", path, NULL, 400, bad[i].needle);
+    }
+}
+
 static void test_calculators(void)
 {
     td_response r = td_req(&D, "POST", "/v1/analyze",
@@ -212,6 +260,7 @@ static void test_calculators(void)
     td_free(&r);
     check("GET", "/v1/sample-size?baseline=0.05", NULL, 400, "mde");
     check("GET", "/v1/sample-size?baseline=x&mde=0.1", NULL, 400, "baseline");
+    test_sample_size_metrics();
 }
 
 static void test_ops(void)
@@ -300,6 +349,49 @@ static void test_answer_cache(void)
     check("GET", "/v1/experiments/cached/results", NULL, 404, "not found");
 }
 
+/* prior (README "Statistics", Prior): kept in the config, shown by GET,
+ * put back as it is, and shaping only the primary comparison's prior
+ * block; a wrong one is a 400 that changes nothing. */
+static void test_prior(void)
+{
+    td_response r;
+    const json_t *pr;
+    check("PUT", "/v1/experiments/prior", "{\"variants\": [\"a\", \"b\"], \"prior\": "
+          "{\"sd\": 0.2}}", 201, NULL);
+    r = td_req(&D, "GET", "/v1/experiments/prior", NULL);
+    pr = json_object_get(r.json, "prior");
+    CHECK(json_number_value(json_object_get(pr, "sd")) == 0.2);
+    CHECK(json_number_value(json_object_get(pr, "mean")) == 0.0);
+    td_free(&r);
+    check("PUT", "/v1/experiments/prior", "{\"variants\": [\"a\", \"b\"], \"prior\": {\"sd\": -1}}",
+          400, "prior.sd");
+    check("PUT", "/v1/experiments/prior", "{\"variants\": [\"a\", \"b\"], \"prior\": [0.3]}",
+          400, "prior: must be an object");
+    r = td_req(&D, "GET", "/v1/experiments/prior", NULL);
+    CHECK(json_number_value(json_object_get(json_object_get(r.json, "prior"), "sd")) == 0.2);
+    td_free(&r);
+    /* 20 users a side; b converts 10, a 5. */
+    for (int i = 0; i < 40; i++) {
+        char ev[512], conv[160] = "";
+        int b = i % 2, converts = b ? i % 4 == 1 : i % 8 == 0;
+        if (converts)
+            snprintf(conv, sizeof conv, ", {\"experiment\": \"prior\", \"user\": \"p%d\", "
+                     "\"type\": \"conversion\", \"phase\": \"decision\"}", i);
+        snprintf(ev, sizeof ev, "[{\"experiment\": \"prior\", \"variant\": \"%s\", "
+                 "\"user\": \"p%d\", \"type\": \"exposure\"}%s]", b ? "b" : "a", i, conv);
+        check("POST", "/v1/events", ev, 202, NULL);
+    }
+    r = td_req(&D, "GET", "/v1/experiments/prior/results", NULL);
+    pr = json_object_get(json_object_get(json_object_get(
+        json_array_get(json_object_get(r.json, "variants"), 1), "vs_control"), "decision"), "prior");
+    CHECK(pr != NULL);
+    CHECK(json_number_value(json_object_get(pr, "sd")) == 0.2);
+    CHECK(json_is_number(json_object_get(pr, "prob_beat_control")));
+    CHECK(json_is_number(json_object_get(pr, "risk")));
+    td_free(&r);
+    check("DELETE", "/v1/experiments/prior", NULL, 200, NULL);
+}
+
 int main(void)
 {
     ab_stats_init();
@@ -316,6 +408,7 @@ int main(void)
     test_ops();
     test_max_body();
     test_answer_cache();
+    test_prior();
     CHECK_INT(td_stop(&D), 0);
     td_cleanup(&D);
     return TEST_DONE("test_daemon");

@@ -492,6 +492,35 @@ static void line(buf *b, const char *fmt, ...)
     if (n > 0 && (size_t)n < b->cap - b->len) b->len += (size_t)n;
 }
 
+/* x as the dashboard writes a difference in points: "+4.1", "−3.0". */
+static void points(char *out, size_t n, double x)
+{
+    snprintf(out, n, "%s%.1f", x > 0 ? "+" : x < 0 ? "\u2212" : "", fabs(x * 100));
+}
+
+/* Under the funnel, buy-now's sentence for consideration -> decision says
+ * what the results' journey block holds: its reach and its bounds. */
+static void expect_journey_words(const td_daemon *d)
+{
+    static const char sel[] =
+        "'#journey-words li[data-step=\"consideration-decision\"][data-variant=\"buy-now\"]'";
+    td_response r = call(d, "GET", "/v1/experiments/checkout-cta/results", NULL);
+    const json_t *st = json_array_get(json_object_get(json_object_get(r.json, "journey"), "steps"), 1);
+    const json_t *c = json_array_get(json_object_get(st, "vs_control"), 0);
+    const json_t *b = json_object_get(c, "bounds");
+    char want[200], lo[16], hi[16];
+    CHECK(json_is_array(b));
+    expect_text(sel, "buy-now brings ");
+    points(lo, sizeof lo, json_number_value(json_object_get(c, "reach_diff")));
+    snprintf(want, sizeof want, "people to consideration (reach %s points); ", lo);
+    expect_text(sel, want);
+    points(lo, sizeof lo, json_number_value(json_array_get(b, 0)));
+    points(hi, sizeof hi, json_number_value(json_array_get(b, 1)));
+    snprintf(want, sizeof want, "between %s and %s points (with 95\u00a0%% confidence ", lo, hi);
+    expect_text(sel, want);
+    td_free(&r);
+}
+
 /* A fortnight of checkout-cta (buy-now wins, green loses, revenue and NPS
  * guardrails; phases written in Dutch) and five days of the factorial hero
  * whose control cell gets too many users (a sample-ratio alert) and some
@@ -655,6 +684,7 @@ static void test_experiment(const td_daemon *d, const char *shots)
     expect_text("'#variants tr[data-variant=\"green\"]'", "worse than control");
     expect_text("'#funnel'", "Decision (aankoop)");
     expect_chart("chart-funnel", 9, 3);
+    expect_journey_words(d);
     expect_text("'#guardrails tr[data-variant=\"buy-now\"]'", "ok: not harmed");
     expect_text("'#guardrails'", "answers");
     expect_text("'#progress-words'", "users per variant planned");

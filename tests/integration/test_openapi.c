@@ -1565,6 +1565,17 @@ static void test_calculators(void)
     call(&D, "GET", SS, SS "?baseline=0.05&mde=0.1&colour=red", NULL, 400, INVALID);
     call(&D, "GET", SS, SS "?baseline=0.05&mde=0.1&correction=foo", NULL, 400, INVALID);
     call(&D, "GET", SS, SS "?baseline=1.5&mde=0.1", NULL, 400, UNCHECKED);
+    /* Revenue and NPS plans, and their refusals (README "Calculators without state"). */
+    call(&D, "GET", SS, SS "?metric=revenue&sd=40&baseline=12.5&mde=0.05&sequential_tuning=2000",
+         NULL, 200, VALID);
+    call(&D, "GET", SS, SS "?metric=nps&promoters=0.4&detractors=0.2&mde=5&daily_users=1000", NULL,
+         200, VALID);
+    call(&D, "GET", SS, SS "?metric=nps&promoters=0.4&detractors=0.2&mde=5&power=0.3", NULL, 200,
+         VALID);
+    call(&D, "GET", SS, SS "?metric=nps&detractors=0.2&mde=5", NULL, 400, VALID);
+    call(&D, "GET", SS, SS "?metric=nps&promoters=0.7&detractors=0.4&mde=5", NULL, 400, VALID);
+    call(&D, "GET", SS, SS "?metric=revenue&baseline=12.5&mde=0.05", NULL, 400, VALID);
+    call(&D, "GET", SS, SS "?metric=ctr&baseline=0.05&mde=0.1", NULL, 400, INVALID);
 #undef SS
 }
 

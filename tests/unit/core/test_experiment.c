@@ -13,9 +13,9 @@
 static const char *const all_keys[] = {
     "description", "phase", "variants", "factors", "weights", "metric",
     "alpha", "power", "mde", "baseline", "method", "sequential_tuning",
-    "correction", "min_days", "min_users", "guardrails", "webhook", NULL,
+    "correction", "min_days", "min_users", "guardrails", "webhook", "prior", NULL,
 };
-#define ALL_KEYS 17
+#define ALL_KEYS 18
 
 /* Parses JSON text (any value) as the body of experiment "exp-1". */
 static int parse_text(const char *text, ab_experiment_config *cfg, ab_error *err)

@@ -9,6 +9,10 @@
 #include "abstat/stats.h"
 #include "test.h"
 
+/* One arm's block of counts: its ab_arm_counts, two compensation sums of
+ * revenue and its journey cells (state.h). */
+#define ARM_BYTES (sizeof(ab_arm_counts) + (2 + AB_JOURNEY_CELLS) * sizeof(double))
+
 /* ---- Event builders --------------------------------------------------------
  * Events as the parser would hand them over; user and id point at literals. */
 
@@ -382,9 +386,9 @@ static void check_duplicates(void)
     CHECK(s.events == 17);
     CHECK_INT(s.ids.count, 7); /* evt-1..5, evt-, "" */
     /* The tables and the per-arm counts (k of them, with two compensation
-     * sums each). */
+     * sums and the journey cells each). */
     CHECK_INT(ab_state_bytes(&s), ab_usertable_bytes(&s.users) + ab_keyset_bytes(&s.ids) +
-                                      s.k * (sizeof(ab_arm_counts) + 2 * sizeof(double)) +
+                                      s.k * ARM_BYTES +
                                       ab_history_bytes(&s.history, s.k));
     ab_state_free(&other);
     ab_state_free(&s);
@@ -546,7 +550,7 @@ static void check_many_users(void)
     size_t bytes = ab_state_bytes(&s);
     /* 2^19 user slots of 16 bytes, 2^19 id slots of 8, revenue for 100k. */
     CHECK_INT(bytes, (1u << 19) * 16 + (1u << 19) * 8 + (size_t)s.users.revenue_cap * 8 +
-                         4 * (sizeof(ab_arm_counts) + 2 * sizeof(double)) +
+                         4 * ARM_BYTES +
                          ab_history_bytes(&s.history, s.k));
     printf("ok state: %d users, %.1f bytes a user with ids\n", N, (double)bytes / N);
     ab_state_free(&s);
@@ -567,7 +571,7 @@ static void check_idle(void)
     /* Another idle state still reads zeros (nothing was shared). */
     CHECK(t.arms[0].users == 0 && t.arms[1].users == 0 && t.arms[2].users == 0);
     CHECK_INT(ab_state_bytes(&s), ab_usertable_bytes(&s.users) +
-                                      3 * (sizeof(ab_arm_counts) + 2 * sizeof(double)) +
+                                      3 * ARM_BYTES +
                                       ab_history_bytes(&s.history, s.k));
     ab_state_free(&s);
     CHECK_INT(ab_state_bytes(&s), 0);
@@ -586,7 +590,7 @@ static void check_reserve(void)
     char user[32], id[32];
     int bad = 0;
     ab_state_init(&s, 2);
-    size_t arms = 2 * (sizeof(ab_arm_counts) + 2 * sizeof(double));
+    size_t arms = 2 * ARM_BYTES;
     /* Nothing asked: only the counts' own block. */
     CHECK_INT(ab_state_reserve_cost(&s, 0, 0, 0), arms);
     /* 3000 users: 4096 slots (load 0.75); ids: 4096 keys; revenue: 4096. */

@@ -1,5 +1,6 @@
 /* test_analyze.c — /v1/analyze's JSON mapping end to end: the k-arm figures
- * against R (tests/reference/analyze.tsv) and every kind of bad body. */
+ * against R (tests/reference/analyze.tsv) and every kind of bad body; the
+ * sample-size calculator's conversion, revenue and NPS plans. */
 #include <jansson.h>
 #include <string.h>
 
@@ -197,6 +198,18 @@ static void test_shape(void)
     CHECK(json_is_string(json_object_get(json_object_get(ans, "verdict"), "reason")));
     CHECK(json_is_false(json_object_get(json_object_get(ans, "srm"), "alert")));
     CHECK(json_is_null(json_object_get(ans, "omnibus"))); /* metric revenue */
+    /* The lift of revenue per user is the library's delta method on the
+     * same moments (README "Statistics"). */
+    {
+        const ab_moments mc = {1000, 2500, 250000}, mv = {1010, 3500, 350000};
+        ab_lift_result want;
+        const json_t *rev = json_object_get(vs, "revenue");
+        CHECK_INT(ab_revenue_lift(&mv, &mc, 0.05, &want), AB_OK);
+        CHECK_REL(num(rev, "lift"), want.lift, 1e-12);
+        CHECK_REL(bound(rev, "lift_ci", 0), want.ci.lo, 1e-12);
+        CHECK_REL(bound(rev, "lift_ci", 1), want.ci.hi, 1e-12);
+        CHECK_REL(want.lift, (3500.0 / 1010) / (2500.0 / 1000) - 1, 1e-12);
+    }
     json_decref(ans);
 }
 
@@ -326,6 +339,154 @@ static void test_sample_size(void)
     test_context[0] = '\0';
 }
 
+/* One query's answer, NULL with err on a refusal. */
+static json_t *plan_of(const char *query, ab_error *err)
+{
+    ab_sample_size_req rq;
+    ab_sample_size_req_init(&rq);
+    err->status = 0;
+    if (ab_sample_size_req_query(&rq, query, err)) return NULL;
+    return ab_sample_size_answer(&rq, err);
+}
+
+/* Revenue and NPS plans (SPEC 12 "Planning") are the library's own figures,
+ * whatever order the query gives the metric in; every plan carries the
+ * sequential size (README "Calculators without state"). */
+static void test_sample_size_metrics(void)
+{
+    static const struct {
+        const char *query, *needle;
+    } bad[] = {
+        {"metric=nps&mde=5", "promoters: required"},
+        {"metric=nps&promoters=0.4&mde=5", "detractors: required"},
+        {"metric=nps&promoters=0.4&detractors=0.2", "mde: required"},
+        {"metric=nps&promoters=0.7&detractors=0.4&mde=5", "more than 1"},
+        {"metric=nps&promoters=0.4&detractors=0.2&mde=0", "positive"},
+        {"metric=nps&promoters=0.4&detractors=0.2&mde=-5", "positive"},
+        {"metric=nps&promoters=0.4&detractors=0.2&mde=5%25", "not a percentage"},
+        {"metric=nps&promoters=1.5&detractors=0&mde=5", "promoters"},
+        {"metric=nps&promoters=0&detractors=0&mde=5", "sd 0"},
+        {"metric=nps&promoters=0.95&detractors=0&mde=10", "above 100"},
+        {"metric=nps&promoters=0.4&detractors=0.2&mde=5&baseline=0.1", "baseline: not for"},
+        {"metric=revenue&baseline=12.5&mde=0.05", "sd: required"},
+        {"metric=revenue&sd=40&mde=0.05", "baseline: required"},
+        {"metric=revenue&sd=40&baseline=12.5", "mde: required"},
+        {"metric=revenue&sd=40&baseline=12.5&mde=0", "mde"},
+        {"metric=revenue&sd=40&baseline=-3&mde=0.1", "positive mean revenue"},
+        {"metric=revenue&sd=0&baseline=12.5&mde=0.1", "sd"},
+        {"metric=revenue&sd=40&baseline=12.5&mde=0.1&promoters=0.4", "only for metric=nps"},
+        {"baseline=0.05&mde=0.1&sd=3", "sd: only for metric=revenue"},
+        {"baseline=0.05&mde=0.1&sequential_tuning=0", "sequential_tuning"},
+        {"metric=ctr&baseline=0.05&mde=0.1", "conversion, revenue, nps"},
+    };
+    ab_error err = {0, ""};
+    double per, seq, sd;
+    json_t *ans;
+
+    /* Revenue, the baseline above 1 before the metric says it is money. */
+    ans = plan_of("baseline=12.5&metric=revenue&sd=40&mde=0.05&variants=3&correction=bonferroni",
+                  &err);
+    CHECK(ans != NULL);
+    CHECK_INT(ab_sample_size_mean(12.5, 40, 0.05, 0.05, 0.8, 3, AB_CORRECT_BONFERRONI, &per),
+              AB_OK);
+    CHECK_INT(ab_sample_size_seq(0.05 * 12.5, 1600, 1600, 0.05, 0.8, 3, AB_CORRECT_BONFERRONI,
+                                 5000, &seq), AB_OK);
+    CHECK_REL(num(ans, "per_variant"), per, 0);
+    CHECK_REL(num(ans, "sequential_per_variant"), seq, 0);
+    CHECK_REL(num(ans, "total"), 3 * per, 0);
+    CHECK_REL(num(ans, "target"), 12.5 * 1.05, 1e-12);
+    CHECK_REL(num(ans, "sd"), 40, 0);
+    CHECK(seq > per);
+    CHECK(!strcmp(json_string_value(json_object_get(ans, "metric")), "revenue"));
+    json_decref(ans);
+
+    /* NPS: mde in points, sd from the shares; 40% is a share too. */
+    ans = plan_of("metric=nps&promoters=40%25&detractors=0.2&mde=5&sequential_tuning=2000", &err);
+    CHECK(ans != NULL);
+    CHECK_INT(ab_sample_size_nps(0.4, 0.2, 5, 0.05, 0.8, 2, AB_CORRECT_HOLM, &per), AB_OK);
+    CHECK_INT(ab_nps_plan_sd(0.4, 0.2, &sd), AB_OK);
+    CHECK_INT(ab_sample_size_seq(5, sd * sd, sd * sd, 0.05, 0.8, 2, AB_CORRECT_HOLM, 2000, &seq),
+              AB_OK);
+    CHECK_REL(num(ans, "per_variant"), per, 0);
+    CHECK_REL(num(ans, "sequential_per_variant"), seq, 0);
+    CHECK_REL(num(ans, "baseline"), 20, 1e-12);
+    CHECK_REL(num(ans, "target"), 25, 1e-12);
+    CHECK_REL(num(ans, "sd"), sd, 1e-15);
+    CHECK_REL(num(ans, "promoters"), 0.4, 0);
+    CHECK_REL(num(ans, "sequential_tuning"), 2000, 0);
+    json_decref(ans);
+
+    /* Conversion, the default, gains the sequential size of results. */
+    ans = plan_of("baseline=0.05&mde=0.1", &err);
+    CHECK(ans != NULL);
+    CHECK_INT(ab_sample_size_seq_prop(0.05, 0.1, 0.05, 0.8, 2, AB_CORRECT_HOLM, 5000, &seq),
+              AB_OK);
+    CHECK_REL(num(ans, "sequential_per_variant"), seq, 0);
+    CHECK(!strcmp(json_string_value(json_object_get(ans, "metric")), "conversion"));
+    CHECK(json_object_get(ans, "sd") == NULL);
+    json_decref(ans);
+    /* Below power 0.5 the sequential test has no plan: null, not a 400. */
+    ans = plan_of("metric=nps&promoters=0.4&detractors=0.2&mde=5&power=0.3", &err);
+    CHECK(ans != NULL);
+    CHECK(json_is_null(json_object_get(ans, "sequential_per_variant")));
+    json_decref(ans);
+
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(test_context, sizeof test_context, "query %s", bad[i].query);
+        ans = plan_of(bad[i].query, &err);
+        CHECK(ans == NULL);
+        CHECK_INT(err.status, 400);
+        CHECK(strstr(err.text, bad[i].needle) != NULL);
+        json_decref(ans);
+    }
+    test_context[0] = '\0';
+}
+
+/* prior (README "Statistics", Prior): the posterior of the primary lift
+ * equals the library's on the delta-method lift, and a wrong prior is a
+ * 400 that names it. */
+static void test_prior(void)
+{
+    const char *body =
+        "{\"prior\":{\"mean\":0,\"sd\":0.1},\"variants\":["
+        "{\"name\":\"control\",\"users\":2000,\"conversions\":100},"
+        "{\"name\":\"b\",\"users\":2000,\"conversions\":130}]}";
+    ab_error err = {0, ""};
+    json_t *ans = ab_analyze_buffer(body, strlen(body), &err);
+    ab_lift_result lr;
+    ab_prior_result want;
+    CHECK(ans != NULL);
+    if (!ans) return;
+    const json_t *p = json_object_get(json_object_get(json_object_get(
+        json_array_get(json_object_get(ans, "variants"), 1), "vs_control"), "decision"), "prior");
+    CHECK_INT(ab_lift_delta(0.065, 0.065 * 0.935 / 2000, 0.05, 0.05 * 0.95 / 2000, 0.05, &lr),
+              AB_OK);
+    CHECK_INT(ab_prior_posterior(lr.lift, lr.var, 0.0, 0.1, &want), AB_OK);
+    CHECK_REL(num(p, "posterior_mean"), want.mean, 1e-12);
+    CHECK_REL(num(p, "posterior_sd"), want.sd, 1e-12);
+    CHECK_REL(num(p, "prob_beat_control"), want.prob_beat_control, 1e-12);
+    CHECK_REL(num(p, "risk"), want.risk, 1e-12);
+    CHECK_REL(num(p, "sd"), 0.1, 0);
+    /* The prior pulls the lift (+30 %) towards 0. */
+    CHECK(want.mean > 0.0 && want.mean < lr.lift);
+    json_decref(ans);
+    bad("{\"prior\":5,\"variants\":[{\"name\":\"a\",\"users\":5},{\"name\":\"b\",\"users\":5}]}",
+        "prior: must be an object");
+    bad("{\"prior\":{\"mean\":0},\"variants\":[{\"name\":\"a\",\"users\":5},{\"name\":\"b\",\"users\":5}]}",
+        "prior.sd: required");
+    bad("{\"prior\":{\"sd\":0},\"variants\":[{\"name\":\"a\",\"users\":5},{\"name\":\"b\",\"users\":5}]}",
+        "prior.sd: must be greater than 0");
+    bad("{\"prior\":{\"sd\":0.3,\"shape\":2},\"variants\":[{\"name\":\"a\",\"users\":5},{\"name\":\"b\",\"users\":5}]}",
+        "shape");
+    /* Without a prior there is no block. */
+    body = "{\"variants\":[{\"name\":\"control\",\"users\":2000,\"conversions\":100},"
+           "{\"name\":\"b\",\"users\":2000,\"conversions\":130}]}";
+    ans = ab_analyze_buffer(body, strlen(body), &err);
+    CHECK(ans && !json_object_get(json_object_get(json_object_get(
+        json_array_get(json_object_get(ans, "variants"), 1), "vs_control"), "decision"), "prior"));
+    json_decref(ans);
+}
+
 int main(void)
 {
     ref_file *f;
@@ -342,9 +503,11 @@ int main(void)
     }
     CHECK(rows >= 50);
     test_bad_bodies();
+    test_prior();
     test_shape();
     test_fuzz_finds();
     test_fuzz_errors();
     test_sample_size();
+    test_sample_size_metrics();
     return TEST_DONE("test_analyze");
 }

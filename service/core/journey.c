@@ -1,0 +1,35 @@
+/* journey.c — the journey block from an experiment's counts: the step
+ * counts from its journey cells and the library's bounds against control
+ * (README "Statistics", journey steps). */
+#include "core/journey.h"
+
+#include <string.h>
+
+ab_status ab_journey_run(const ab_counts *s, size_t k, double alpha, ab_journey_result *out)
+{
+    ab_journey_arm steps[AB_JOURNEY_STEPS];
+    double users;
+    ab_status st;
+
+    if (k < 2) return AB_EINVAL;
+    if (k > AB_MAX_ARMS) return AB_ERANGE;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < k; i++) {
+        const ab_arm_counts *a = &s->arms[i];
+        if ((st = ab_journey_cells(ab_state_journey(s, i), &users, steps))) return st;
+        for (size_t p = 0; p < AB_JOURNEY_STEPS; p++) out->steps[p].arm[i] = steps[p];
+        /* Every exposed user was asked (README "Statistics"): the answers
+         * are the first one of each user. */
+        out->nps[i] = (ab_nps_response_arm){a->users, a->promoters, a->passives, a->detractors};
+    }
+    for (size_t p = 0; p < AB_JOURNEY_STEPS; p++) {
+        ab_journey_step_result *r = &out->steps[p];
+        for (size_t i = 1; i < k; i++)
+            if ((st = ab_journey_step_bounds(&r->arm[i], &r->arm[0], alpha, &r->vs[i])))
+                return st;
+    }
+    for (size_t i = 1; i < k; i++)
+        if ((st = ab_nps_response_bounds(&out->nps[i], &out->nps[0], alpha, &out->nps_vs[i])))
+            return st;
+    return AB_OK;
+}
