@@ -387,7 +387,8 @@
   };
   function guardrailPanel(r, variants, control) {
     var s = section('guardrails', 'Revenue and NPS',
-      'Revenue per user counts every user, buyers or not. NPS is promoters (9–10) minus detractors (0–6), from −100 to +100. ' +
+      'Revenue per user counts every user, buyers or not; "per buyer" is the average order value, revenue over the users who bought at the goal phase. ' +
+      'NPS is promoters (9–10) minus detractors (0–6), from −100 to +100. ' +
       'A guardrail is a metric the winner must not harm: "ok" means the interval shows it is not worse than control ' +
       '(beyond the allowed margin), "unclear" that it cannot tell yet, "failing" that it is worse.');
     add(main, s);
@@ -410,7 +411,10 @@
         h('th', {scope: 'row', text: v.name + (i || v.name === 'control' ? '' : ' (control)')}),
         h('td', {class: 'n', 'data-label': 'Revenue per user'}, h('strong', {text: v.revenue ? fixed(v.revenue.mean, 2) : DASH}), ' ',
           h('span', {class: 'small', text: v.revenue ? interval(v.revenue.ci, function (x) { return fixed(x, 2); }) : ''}),
-          i && vc.revenue ? h('div', {class: 'small', text: 'vs control ' + signed(vc.revenue.diff, 2)}) : null,
+          i && vc.revenue ? h('div', {class: 'small', text: 'vs control ' + signed(vc.revenue.diff, 2) +
+            (num(vc.revenue.lift) ? ' (' + signedPct(vc.revenue.lift, 1) + ')' : '')}) : null,
+          v.aov && num(v.aov.value) ? h('div', {class: 'small aov', text: 'per buyer ' + fixed(v.aov.value, 2) +
+            (i && vc.aov && num(vc.aov.diff) ? ', vs control ' + signed(vc.aov.diff, 2) : '')}) : null,
           i ? guard('revenue') : null),
         h('td', {class: 'n', 'data-label': 'NPS'}, h('strong', {text: v.nps ? fixed(v.nps.score, 1) : DASH}), ' ',
           h('span', {class: 'small', text: v.nps ? interval(v.nps.ci, function (x) { return fixed(x, 1); }) + ' · ' +

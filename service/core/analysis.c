@@ -130,6 +130,49 @@ static ab_status apply_prior(const ab_analysis_opts *opts, const ab_arm_counts *
     return AB_OK;
 }
 
+/* Average order value at the goal phase (README "Statistics"): revenue per
+ * converter, by the delta method, against the control. Only where the
+ * counts hold each phase's revenue (the daemon's, not /v1/analyze's). */
+static void nan_aov(ab_arm_result *r)
+{
+    r->aov.value = r->aov.var = NAN;
+    r->aov.ci = (ab_interval){NAN, NAN};
+    r->aov_vs.diff = r->aov_vs.z = r->aov_vs.p_value = r->aov_vs.var = NAN;
+    r->aov_vs.diff_ci = (ab_interval){NAN, NAN};
+}
+
+static ab_status apply_aov(const ab_analysis_opts *opts, const ab_arm_counts *arms, size_t k,
+                           ab_arm_result *out)
+{
+    ab_aov_moments m[AB_MAX_ARMS];
+    ab_status st;
+    for (size_t i = 0; i < k; i++) nan_aov(&out[i]);
+    if (!opts->aov || !(opts->revenue || opts->metric == AB_METRIC_REVENUE)) return AB_OK;
+    for (size_t i = 0; i < k; i++) {
+        m[i].n = arms[i].users;
+        m[i].sum_d = arms[i].conversions[opts->phase];
+        m[i].sum_m = arms[i].revenue.sum;
+        m[i].sum_m2 = arms[i].revenue.sumsq;
+        m[i].sum_md = arms[i].revenue_at[opts->phase];
+        /* Sums that rounding after refunds made impossible leave it NaN,
+         * as for revenue itself. */
+        st = ab_aov_summarize(&m[i], opts->cmp.alpha, &out[i].aov);
+        if (st == AB_EINVAL) nan_aov(&out[i]);
+        else if (st) return st;
+    }
+    for (size_t i = 1; i < k; i++) {
+        st = ab_aov_compare(&m[i], &m[0], opts->cmp.alpha, &out[i].aov_vs);
+        if (st == AB_EINVAL) {
+            ab_aov_summary keep = out[i].aov;
+            nan_aov(&out[i]);
+            out[i].aov = keep;
+        } else if (st) {
+            return st;
+        }
+    }
+    return AB_OK;
+}
+
 ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arms,
                           size_t k, ab_arm_result *out)
 {
@@ -213,5 +256,6 @@ ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arm
                             npsv[i].cmp.p_value, npsv[i].p_adjusted, &npsv[i].seq, NAN);
         }
     }
+    if ((st = apply_aov(opts, arms, k, out))) return st;
     return apply_prior(opts, arms, k, out);
 }

@@ -22,6 +22,9 @@ typedef struct {
     double users;
     double conversions[AB_PHASE_COUNT];
     ab_moments revenue; /* over all users: n = users, 0 for non-buyers */
+    /* Per phase, the revenue of the users who converted at it (the ΣMD of
+     * average order value, README "Statistics"). */
+    double revenue_at[AB_PHASE_COUNT];
     double promoters, passives, detractors;
 } ab_arm_counts;
 
@@ -33,6 +36,7 @@ typedef struct {
     int revenue;             /* compare revenue */
     int nps;                 /* compare NPS */
     double prior_mean, prior_sd; /* a prior on the primary lift; sd 0 = none */
+    int aov;                 /* arms carry revenue_at: average order value at phase */
 } ab_analysis_opts;
 
 /* The primary metric's figures of one non-control arm, whatever the metric. */
@@ -54,6 +58,8 @@ typedef struct {
     ab_mean_vs_control revenue_vs;
     ab_lift_result revenue_lift; /* mean_v / mean_c - 1, delta-method interval */
     ab_prior_result prior;   /* posterior of the primary lift (opts.prior_sd > 0) */
+    ab_aov_summary aov;      /* average order value at the goal phase (opts.aov) */
+    ab_aov_comparison aov_vs;
     ab_nps_vs_control nps_vs;
     ab_primary primary;
 } ab_arm_result;

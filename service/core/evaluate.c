@@ -78,6 +78,7 @@ static void build_opts(const ab_live *e, const ab_guardrail *guards, size_t ngua
     ev->opts.metric = e->cfg.metric;
     ev->opts.prior_mean = e->cfg.prior_mean;
     ev->opts.prior_sd = e->cfg.prior_sd;
+    ev->opts.aov = 1; /* the counts keep each phase's revenue */
     for (size_t i = 0; i < e->cfg.k; i++) {
         for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++)
             if (s->arms[i].conversions[ph] > 0) ev->opts.phases |= 1u << ph;

@@ -135,6 +135,9 @@ static ab_apply_result apply_conversion(ab_counts *s, ab_user *u, const ab_event
          * v (2 old + v) rather than the difference of the squares so that
          * large totals do not cancel catastrophically. */
         add_compensated(&a->revenue.sumsq, &s->rev2_comp[u->variant], v * (2.0 * old + v));
+        /* Every phase the user reached holds its revenue (AOV's ΣMD). */
+        for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++)
+            if (u->flags & (1u << ph)) a->revenue_at[ph] += v;
         /* The history takes it by the conversion's own ts (README "History"). */
         if ((c = hist(s, ev, u->variant))) {
             c->revenue_sum += v;
@@ -153,6 +156,8 @@ static ab_apply_result apply_conversion(ab_counts *s, ab_user *u, const ab_event
         cells[old | bit]++;
         u->flags |= (uint8_t)bit;
         a->conversions[ev->phase]++;
+        /* Its revenue so far, this event's value included, joins the phase. */
+        a->revenue_at[ev->phase] += ab_usertable_revenue(&s->users, u);
         if ((c = hist(s, ev, u->variant))) c->conversions[ev->phase]++;
         changed = 1;
     }

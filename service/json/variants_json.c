@@ -159,6 +159,18 @@ static int set_prior(json_t *vs, const ab_analysis_opts *opts, const ab_arm_resu
                              ab_jnum(r->prior.risk)));
 }
 
+static json_t *aov_json(const ab_aov_summary *m)
+{
+    return json_pack("{s:o,s:o}", "value", ab_jnum(m->value), "ci", ab_jinterval(m->ci));
+}
+
+static json_t *aov_vs_json(const ab_aov_comparison *c)
+{
+    return json_pack("{s:o,s:o,s:o,s:o}", "diff", ab_jnum(c->diff), "diff_ci",
+                     ab_jinterval(c->diff_ci), "z", ab_jnum(c->z), "p_value",
+                     ab_jnum(c->p_value));
+}
+
 static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
                         const ab_arm_result *r, const ab_arm_view *v, int control)
 {
@@ -180,6 +192,7 @@ static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
     }
     phases = NULL;
     if (revenue && ab_jset(o, "revenue", revenue_json(&r->revenue))) goto fail;
+    if (revenue && opts->aov && ab_jset(o, "aov", aov_json(&r->aov))) goto fail;
     if (nps && ab_jset(o, "nps", nps_json(&r->nps))) goto fail;
     if (!control) {
         if (!(vs = json_object())) goto fail;
@@ -197,6 +210,7 @@ static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
         if (nps && ab_jset(vs, "nps", nps_vs_json(&r->nps_vs, opts->metric == AB_METRIC_NPS
                                                                   ? v->seq_now : NULL)))
             goto fail;
+        if (revenue && opts->aov && ab_jset(vs, "aov", aov_vs_json(&r->aov_vs))) goto fail;
         if (set_prior(vs, opts, r)) goto fail;
         if (ab_jset(o, "vs_control", vs)) {
             vs = NULL;

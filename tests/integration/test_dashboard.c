@@ -521,6 +521,20 @@ static void expect_journey_words(const td_daemon *d)
     td_free(&r);
 }
 
+/* The revenue panel shows buy-now's average order value as results give it. */
+static void expect_aov_words(const td_daemon *d)
+{
+    static const char sel[] = "'#guardrails tr[data-variant=\"buy-now\"] .aov'";
+    td_response r = call(d, "GET", "/v1/experiments/checkout-cta/results", NULL);
+    const json_t *b = json_array_get(json_object_get(r.json, "variants"), 1);
+    double aov = json_number_value(json_object_get(json_object_get(b, "aov"), "value"));
+    char want[80];
+    CHECK(aov > 0);
+    snprintf(want, sizeof want, "per buyer %.2f, vs control ", aov);
+    expect_text(sel, want);
+    td_free(&r);
+}
+
 /* A fortnight of checkout-cta (buy-now wins, green loses, revenue and NPS
  * guardrails; phases written in Dutch) and five days of the factorial hero
  * whose control cell gets too many users (a sample-ratio alert) and some
@@ -685,6 +699,7 @@ static void test_experiment(const td_daemon *d, const char *shots)
     expect_text("'#funnel'", "Decision (aankoop)");
     expect_chart("chart-funnel", 9, 3);
     expect_journey_words(d);
+    expect_aov_words(d);
     expect_text("'#guardrails tr[data-variant=\"buy-now\"]'", "ok: not harmed");
     expect_text("'#guardrails'", "answers");
     expect_text("'#progress-words'", "users per variant planned");
