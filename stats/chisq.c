@@ -10,25 +10,8 @@
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sf_result.h>
 
-/* Neumaier's compensated sum: the totals and the statistic add up to 2 x 64
- * terms of very different sizes (10^9 users next to a handful), where plain
- * summation would drop the small ones. */
-typedef struct {
-    double sum, comp;
-} ksum;
-
-static void ksum_add(ksum *s, double v)
-{
-    double t = s->sum + v;
-    if (fabs(s->sum) >= fabs(v)) s->comp += (s->sum - t) + v;
-    else s->comp += (v - t) + s->sum;
-    s->sum = t;
-}
-
-static double ksum_value(const ksum *s)
-{
-    return s->sum + s->comp;
-}
+/* The totals and the statistic add up to 2 x 64 terms of very different
+ * sizes (10^9 users next to a handful): compensated sums (ab_ksum). */
 
 /* a*d - b*c to within a couple of ulps (Kahan's fma trick): the products of
  * 10^9-scale counts exceed 2^53 and their difference is exactly what the
@@ -73,13 +56,13 @@ ab_status ab_chisq_homogeneity(const double *x, const double *n, size_t k,
     for (size_t i = 0; i < k; i++)
         if (!ab_valid_prop(x[i], n[i])) return AB_EINVAL;
 
-    ksum ts = {0, 0}, tx = {0, 0}, ty = {0, 0};
+    ab_ksum ts = {0, 0}, tx = {0, 0}, ty = {0, 0};
     for (size_t i = 0; i < k; i++) {
-        ksum_add(&ts, n[i]);
-        ksum_add(&tx, x[i]);
-        ksum_add(&ty, n[i] - x[i]);
+        ab_ksum_add(&ts, n[i]);
+        ab_ksum_add(&tx, x[i]);
+        ab_ksum_add(&ty, n[i] - x[i]);
     }
-    double N = ksum_value(&ts), X = ksum_value(&tx), Y = ksum_value(&ty);
+    double N = ab_ksum_value(&ts), X = ab_ksum_value(&tx), Y = ab_ksum_value(&ty);
     /* R stops ("at least one entry of 'x' must be positive"): undefined. */
     if (N == 0.0) {
         result_nan(out);
@@ -89,15 +72,15 @@ ab_status ab_chisq_homogeneity(const double *x, const double *n, size_t k,
     /* Row i contributes d^2/E1 + d^2/E2 with E1 = n X/N, E2 = n Y/N and
      * d = x - E1 = -(y - E2) = (x Y - y X)/N. A zero row or column total
      * makes an expected count 0 and 0/0 = NaN, exactly as R answers. */
-    ksum stat = {0, 0};
+    ab_ksum stat = {0, 0};
     for (size_t i = 0; i < k; i++) {
         double y = n[i] - x[i];
         double d = diff_of_products(x[i], Y, y, X) / N;
         double e1 = n[i] * X / N, e2 = n[i] * Y / N;
-        ksum_add(&stat, d * d / e1);
-        ksum_add(&stat, d * d / e2);
+        ab_ksum_add(&stat, d * d / e1);
+        ab_ksum_add(&stat, d * d / e2);
     }
-    out->statistic = isnan(stat.sum) ? NAN : ksum_value(&stat);
+    out->statistic = isnan(stat.sum) ? NAN : ab_ksum_value(&stat);
     out->df = (double)(k - 1);
     out->p_value = chisq_q(out->statistic, out->df);
     return AB_OK;
@@ -109,14 +92,14 @@ ab_status ab_chisq_gof(const double *obs, const double *weights, size_t k,
     if (!obs || !weights || !out) return AB_EINVAL;
     ab_status st = check_k(k);
     if (st != AB_OK) return st;
-    ksum tw = {0, 0}, tn = {0, 0};
+    ab_ksum tw = {0, 0}, tn = {0, 0};
     for (size_t i = 0; i < k; i++) {
         if (!ab_valid_count(obs[i])) return AB_EINVAL;
         if (!isfinite(weights[i]) || weights[i] < 0.0) return AB_EINVAL;
-        ksum_add(&tw, weights[i]);
-        ksum_add(&tn, obs[i]);
+        ab_ksum_add(&tw, weights[i]);
+        ab_ksum_add(&tn, obs[i]);
     }
-    double wsum = ksum_value(&tw), N = ksum_value(&tn);
+    double wsum = ab_ksum_value(&tw), N = ab_ksum_value(&tn);
     if (!(wsum > 0.0) || !isfinite(wsum)) return AB_EINVAL;
     if (N == 0.0) { /* R stops: no observations */
         result_nan(out);
@@ -126,7 +109,7 @@ ab_status ab_chisq_gof(const double *obs, const double *weights, size_t k,
      * doing the same keeps the last digits identical to R's. */
     double scale = fabs(wsum - 1.0) > sqrt(DBL_EPSILON) ? wsum : 1.0;
 
-    ksum stat = {0, 0};
+    ab_ksum stat = {0, 0};
     for (size_t i = 0; i < k; i++) {
         double p = weights[i] / scale;
         /* E is rounded before the subtraction, as R does: an exact split
@@ -135,10 +118,10 @@ ab_status ab_chisq_gof(const double *obs, const double *weights, size_t k,
          * A zero weight gives Inf (obs > 0) or NaN (obs = 0), as in R. */
         double e = N * p;
         double d = obs[i] - e;
-        ksum_add(&stat, d * d / e);
+        ab_ksum_add(&stat, d * d / e);
     }
     out->statistic = isnan(stat.sum) || isinf(stat.sum) ? stat.sum
-                                                        : ksum_value(&stat);
+                                                        : ab_ksum_value(&stat);
     out->df = (double)(k - 1);
     out->p_value = chisq_q(out->statistic, out->df);
     return AB_OK;
@@ -259,14 +242,14 @@ ab_status ab_srm_sequential(const double *users, const double *weights,
     ab_status st = check_k(k);
     if (st != AB_OK) return st;
     if (!isfinite(concentration) || !(concentration > 0.0)) return AB_EINVAL;
-    ksum tw = {0, 0}, tn = {0, 0};
+    ab_ksum tw = {0, 0}, tn = {0, 0};
     for (size_t i = 0; i < k; i++) {
         if (!ab_valid_count(users[i])) return AB_EINVAL;
         if (!isfinite(weights[i]) || weights[i] < 0.0) return AB_EINVAL;
-        ksum_add(&tw, weights[i]);
-        ksum_add(&tn, users[i]);
+        ab_ksum_add(&tw, weights[i]);
+        ab_ksum_add(&tn, users[i]);
     }
-    double W = ksum_value(&tw), N = ksum_value(&tn), A = concentration;
+    double W = ab_ksum_value(&tw), N = ab_ksum_value(&tn), A = concentration;
     if (!(W > 0.0) || !isfinite(W)) return AB_EINVAL;
     int broken = 0;
     for (size_t i = 0; i < k; i++) {
@@ -294,19 +277,19 @@ ab_status ab_srm_sequential(const double *users, const double *weights,
     double X = N + A, rX, rA;
     if ((st = stirling_rem(X, &rX)) != AB_OK || (st = stirling_rem(A, &rA)) != AB_OK)
         return st;
-    ksum lbf = {0, 0};
+    ab_ksum lbf = {0, 0};
     size_t active = 0;
     for (size_t i = 0; i < k; i++) {
         if (weights[i] == 0.0) continue;
         double term;
         st = srm_arm_term(users[i], weights[i] / W, N, A, X, &term);
         if (st != AB_OK) return st;
-        ksum_add(&lbf, term);
+        ab_ksum_add(&lbf, term);
         active++;
     }
-    ksum_add(&lbf, -0.5 * (double)(active - 1) * log1p(N / A));
-    ksum_add(&lbf, rA - rX);
-    double v = ksum_value(&lbf);
+    ab_ksum_add(&lbf, -0.5 * (double)(active - 1) * log1p(N / A));
+    ab_ksum_add(&lbf, rA - rX);
+    double v = ab_ksum_value(&lbf);
     if (!isfinite(v)) return AB_ENUMERIC;
     out->log_bf = v;
     out->p_value = v <= 0.0 ? 1.0 : exp(-v);

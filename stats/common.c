@@ -57,3 +57,16 @@ ab_interval ab_interval_nan(void)
     ab_interval ci = {NAN, NAN};
     return ci;
 }
+
+void ab_ksum_add(ab_ksum *s, double v)
+{
+    double t = s->sum + v;
+    if (fabs(s->sum) >= fabs(v)) s->comp += (s->sum - t) + v;
+    else s->comp += (v - t) + s->sum;
+    s->sum = t;
+}
+
+double ab_ksum_value(const ab_ksum *s)
+{
+    return s->sum + s->comp;
+}

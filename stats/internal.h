@@ -26,6 +26,15 @@ double ab_p_two_sided_z(double z);
 double ab_seq_rho2(double alpha, double tuning);
 double ab_seq_half_width(double var, double nr, double alpha);
 
+/* Neumaier's compensated sum, for totals of terms of very different sizes
+ * (10^9 users next to a handful), where plain summation drops the small
+ * ones. Start from {0, 0}. */
+typedef struct {
+    double sum, comp;
+} ab_ksum;
+void ab_ksum_add(ab_ksum *s, double v);
+double ab_ksum_value(const ab_ksum *s);
+
 /* An interval of NaNs, for undefined results. */
 ab_interval ab_interval_nan(void);
 

@@ -47,20 +47,10 @@ static int valid_caps(double lo, double hi)
            lo <= hi;
 }
 
-/* Neumaier's compensated sum: the moments of 10^6 and more values keep
- * their last digits, so the centred sum of squares that ab_mean_summarize
- * takes from them loses only what its own subtraction must. */
-typedef struct {
-    double s, c;
-} ksum;
-
-static void ksum_add(ksum *k, double x)
-{
-    double t = k->s + x;
-    if (fabs(k->s) >= fabs(x)) k->c += (k->s - t) + x;
-    else k->c += (x - t) + k->s;
-    k->s = t;
-}
+/* The moments of 10^6 and more values keep their last digits in
+ * compensated sums (ab_ksum), so the centred sum of squares that
+ * ab_mean_summarize takes from them loses only what its own subtraction
+ * must. */
 
 ab_status ab_revenue_capped_moments(const double *x, size_t n, double lo,
                                     double hi, ab_moments *out)
@@ -68,18 +58,18 @@ ab_status ab_revenue_capped_moments(const double *x, size_t n, double lo,
     if (!out || (n > 0 && !x) || !valid_caps(lo, hi) ||
         (double)n > AB_MAX_COUNT)
         return AB_EINVAL;
-    ksum s = {0.0, 0.0}, s2 = {0.0, 0.0};
+    ab_ksum s = {0.0, 0.0}, s2 = {0.0, 0.0};
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(x[i])) return AB_EINVAL;
         /* pmin(pmax(x, lo), hi) */
         double v = x[i] < lo ? lo : x[i];
         if (v > hi) v = hi;
-        ksum_add(&s, v);
-        ksum_add(&s2, v * v);
+        ab_ksum_add(&s, v);
+        ab_ksum_add(&s2, v * v);
     }
     out->n = (double)n;
-    out->sum = s.s + s.c;
-    out->sumsq = s2.s + s2.c;
+    out->sum = ab_ksum_value(&s);
+    out->sumsq = ab_ksum_value(&s2);
     if (!isfinite(out->sum) || !isfinite(out->sumsq)) return AB_ERANGE;
     return AB_OK;
 }

@@ -14,19 +14,8 @@
 
 #include <gsl/gsl_cdf.h>
 
-/* Neumaier's compensated sum: the weights of 10^9-user levels are ~10^9
- * and their products with the effects vary widely in size. */
-typedef struct {
-    double sum, comp;
-} ksum;
-
-static void ksum_add(ksum *s, double v)
-{
-    double t = s->sum + v;
-    if (fabs(s->sum) >= fabs(v)) s->comp += (s->sum - t) + v;
-    else s->comp += (v - t) + s->sum;
-    s->sum = t;
-}
+/* The weights of 10^9-user levels are ~10^9 and their products with the
+ * effects vary widely in size: compensated sums (ab_ksum). */
 
 static int level_used(double d, double v)
 {
@@ -40,35 +29,35 @@ ab_status ab_segments_heterogeneity(const double *d, const double *v,
     for (size_t l = 0; l < L; l++) {
         if (isinf(d[l]) || isinf(v[l]) || v[l] < 0.0) return AB_EINVAL;
     }
-    ksum sw = {0, 0}, swd = {0, 0};
+    ab_ksum sw = {0, 0}, swd = {0, 0};
     size_t used = 0;
     for (size_t l = 0; l < L; l++) {
         if (!level_used(d[l], v[l])) continue;
         double w = 1.0 / v[l];
         if (!isfinite(w)) return AB_EINVAL; /* a subnormal variance */
-        ksum_add(&sw, w);
-        ksum_add(&swd, w * d[l]);
+        ab_ksum_add(&sw, w);
+        ab_ksum_add(&swd, w * d[l]);
         used++;
     }
     out->levels = used;
     out->statistic = out->df = out->p_value = NAN;
     out->pooled = NAN;
     if (used == 0) return AB_OK;
-    double W = sw.sum + sw.comp;
+    double W = ab_ksum_value(&sw);
     if (!isfinite(W)) return AB_EINVAL;
-    double dbar = (swd.sum + swd.comp) / W;
+    double dbar = ab_ksum_value(&swd) / W;
     out->pooled = dbar;
     if (used < 2) return AB_OK;
 
     /* Two passes: the squared deviations from dbar, never the textbook
      * sum w d^2 - (sum w d)^2 / sum w that cancels when the d agree. */
-    ksum q = {0, 0};
+    ab_ksum q = {0, 0};
     for (size_t l = 0; l < L; l++) {
         if (!level_used(d[l], v[l])) continue;
         double e = d[l] - dbar;
-        ksum_add(&q, e * e / v[l]);
+        ab_ksum_add(&q, e * e / v[l]);
     }
-    double Q = q.sum + q.comp;
+    double Q = ab_ksum_value(&q);
     if (!isfinite(Q)) return AB_ENUMERIC;
     out->statistic = Q;
     out->df = (double)(used - 1);
