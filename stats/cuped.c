@@ -1,5 +1,5 @@
 /* cuped.c — CUPED variance reduction of one comparison from per-arm
- * sufficient statistics of a covariate X and a metric Y (SPEC section 12).
+ * sufficient statistics of a covariate X and a metric Y (README "Statistics").
  *
  * theta = cov(X, Y)/var(X) over the users of both arms together (sample
  * moments of the pooled sums; the n - 1 cancels). Per arm

@@ -1,4 +1,4 @@
-/* planning.c — planned users per variant for NPS (SPEC section 12,
+/* planning.c — planned users per variant for NPS (README "Statistics",
  * Planning). Revenue needs nothing new: ab_sample_size_mean is
  * n = ceil(2 (z_a' + z_b)² sd² / (mde · baseline)²) already. */
 #include "internal.h"

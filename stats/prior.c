@@ -1,6 +1,6 @@
 /* prior.c — a normal prior N(mu0, sd0²) on the relative effect (lift)
  * combined with its delta-method estimate: the normal posterior,
- * P(L > 0) and the risk E[max(-L, 0)] (SPEC section 12, Prior). */
+ * P(L > 0) and the risk E[max(-L, 0)] (README "Statistics", Prior). */
 #include "internal.h"
 
 #include <gsl/gsl_cdf.h>
@@ -18,7 +18,7 @@ ab_status ab_prior_posterior(double lift, double var_lift, double prior_mean,
     out->mean = out->var = out->sd = NAN;
     out->prob_beat_control = out->risk = NAN;
     /* var_lift = 0 is an estimate without spread (constant data): the
-     * sequential tests call that undefined (SPEC section 6), and so does
+     * sequential tests call that undefined (README "Statistics"), and so does
      * this. */
     if (isnan(lift) || isnan(var_lift) || var_lift == 0.0) return AB_OK;
 

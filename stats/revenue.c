@@ -1,4 +1,4 @@
-/* revenue.c — revenue per user beyond section 6 (SPEC section 12): R's
+/* revenue.c — revenue per user beyond its mean (README "Statistics"): R's
  * type-7 quantile for the caps, capped mean/sd/t interval and capped Welch
  * moments, the delta-method relative lift, and average order value (AOV). */
 #include "internal.h"
@@ -150,7 +150,7 @@ static int valid_aov(const ab_aov_moments *m)
 }
 
 /* AOV and Var(AOV) of valid moments. With A = ΣM/ΣD the residuals
- * R = M - A D sum to 0, so s²_M - 2 A s_MD + A² s²_D (SPEC 12) equals
+ * R = M - A D sum to 0, so s²_M - 2 A s_MD + A² s²_D (README "Statistics") equals
  * Σ R²/(n - 1) = (ΣM² - 2 A ΣMD + A² ΣD)/(n - 1) (D² = D): the terms in
  * (Σ)²/n cancel exactly and are left out, as is their rounding. */
 static ab_status aov_of(const ab_aov_moments *m, double *value, double *var)

@@ -1,6 +1,8 @@
-/* abstat/stats_journey.h — journey steps with their bounds, the NPS response bounds, and the heterogeneity of segments: part of the statistics library's
- * public interface, split from stats.h by concern. Include <abstat/stats.h>,
- * which includes this after the types it uses; the conventions there hold. */
+/* abstat/stats_journey.h — journey steps with their bounds, the NPS response
+ * bounds, and the heterogeneity of segments: part of the statistics
+ * library's public interface, split from stats.h by concern. Include
+ * <abstat/stats.h>, which includes this after the types it uses; the
+ * conventions there hold. */
 #ifndef ABSTAT_STATS_JOURNEY_H
 #define ABSTAT_STATS_JOURNEY_H
 

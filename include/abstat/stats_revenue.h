@@ -1,6 +1,8 @@
-/* abstat/stats_revenue.h — revenue capping, average order value, the lift of revenue, CUPED, planning for revenue and NPS, and an informative prior: part of the statistics library's
- * public interface, split from stats.h by concern. Include <abstat/stats.h>,
- * which includes this after the types it uses; the conventions there hold. */
+/* abstat/stats_revenue.h — revenue capping, average order value, the lift
+ * of revenue, CUPED, planning for revenue and NPS, and an informative prior:
+ * part of the statistics library's public interface, split from stats.h by
+ * concern. Include <abstat/stats.h>, which includes this after the types it
+ * uses; the conventions there hold. */
 #ifndef ABSTAT_STATS_REVENUE_H
 #define ABSTAT_STATS_REVENUE_H
 
@@ -39,7 +41,7 @@ typedef struct {
 } ab_lift_result;
 
 /* Relative lift of two estimates with squared standard errors var_v, var_c
- * by the delta method of SPEC section 6:
+ * by the delta method of README "Statistics":
  *   V_L = var_v/est_c² + est_v² var_c/est_c⁴.
  * For rates (est = p, var = p(1-p)/n) it is ab_prop_compare's lift_ci. NaN
  * estimates or variances (undefined upstream) propagate; est_c == 0 gives
@@ -94,7 +96,7 @@ typedef struct {
     double variance_reduction; /* 1 - var / (s²_Yv/n_v + s²_Yc/n_c) */
 } ab_cuped_result;
 
-/* SPEC 12 CUPED for variant v against control c. Undefined figures are NaN
+/* CUPED (README "Statistics") for variant v against control c. Undefined figures are NaN
  * with AB_OK: all but what needs no theta when the pooled var(X) is 0 or
  * fewer than 2 users in all; means without users; variances with fewer
  * than 2 users in an arm; z, p with var = 0. */
@@ -102,8 +104,8 @@ ab_status ab_cuped_compare(const ab_cuped_moments *v,
                            const ab_cuped_moments *c, double alpha,
                            ab_cuped_result *out);
 
-/* Planning (stats/planning.c). Revenue: ab_sample_size_mean (the SPEC 12
- * formula exactly). NPS: sd in points of one answer from the planned
+/* Planning (stats/planning.c). Revenue: ab_sample_size_mean (exactly the
+ * formula of README "Calculators without state"). NPS: sd in points of one answer from the planned
  * promoter and detractor shares (section 6's SE with r = 1),
  *   sd = 100 sqrt(P + D - (P - D)²),
  * and users per variant to detect mde_points (NPS points) with it. Shares

@@ -301,7 +301,8 @@ static int plan_relative(const ab_sample_size_req *rq, plan *pl, ab_error *err)
             pl->seq = NAN;
         return 0;
     }
-    /* SPEC 12 "Planning": n = ceil(2 (z_a' + z_b)² sd² / (mde · baseline)²);
+    /* README "Calculators without state":
+     * n = ceil(2 (z_a' + z_b)² sd² / (mde · baseline)²);
      * the sequential size with that sd in both arms, as results plan it. */
     pl->sd = rq->sd;
     st = ab_sample_size_mean(rq->baseline, rq->sd, rq->mde, rq->alpha, rq->power, k,
@@ -313,7 +314,7 @@ static int plan_relative(const ab_sample_size_req *rq, plan *pl, ab_error *err)
     return 0;
 }
 
-/* NPS (SPEC 12 "Planning"): mde in points, sd from the planned shares. */
+/* NPS (README "Calculators without state"): mde in points, sd from the planned shares. */
 static int plan_nps(const ab_sample_size_req *rq, plan *pl, ab_error *err)
 {
     size_t k = (size_t)rq->variants;
