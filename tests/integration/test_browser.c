@@ -202,21 +202,6 @@ static void server_stop(void)
 /* ---- Chromium ------------------------------------------------------------- */
 
 
-static char *read_file(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!fp) return NULL;
-    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1))) {
-        size_t got = fread(buf, 1, (size_t)n, fp);
-        buf[got] = '\0';
-    }
-    fclose(fp);
-    return buf;
-}
-
 /* Loads url in headless Chromium and returns the DOM it dumps (caller
  * frees), or NULL after a counted failure. --virtual-time-budget lets the
  * page's work finish: virtual time waits while requests are in flight. */
@@ -263,7 +248,7 @@ static char *browse(const char *chromium, const char *url, const char *name)
                   !done ? "timed out" : "failed", err);
         return NULL;
     }
-    dom = read_file(out);
+    dom = td_read_file(out);
     if (!dom) test_fail(__FILE__, __LINE__, "chromium on %s: no DOM in %s", url, out);
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", profile, out);
     if (system(cmd) != 0) {}

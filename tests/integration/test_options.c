@@ -37,21 +37,6 @@ static int run(const char *args, char **out)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!fp) return NULL;
-    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1))) {
-        size_t got = fread(buf, 1, (size_t)n, fp);
-        buf[got] = '\0';
-    }
-    fclose(fp);
-    return buf;
-}
-
 static void test_version(void)
 {
     char *out, want[64];
@@ -70,7 +55,7 @@ typedef struct {
 
 static size_t readme_flags(readme_flag *f, size_t cap, char **section)
 {
-    char *text = slurp("README.md"), *start, *end, *line;
+    char *text = td_read_file("README.md"), *start, *end, *line;
     size_t n = 0;
     *section = NULL;
     if (!text || !(start = strstr(text, "\n## Configuration\n"))) {
@@ -223,7 +208,7 @@ static void test_escaping(void)
     dup2(saved, 2);
     close(saved);
 
-    text = slurp(path);
+    text = td_read_file(path);
     CHECK(text != NULL);
     if (text) {
         char *l1 = text, *l2 = strchr(l1, '\n'), *l3, *l4;
@@ -332,7 +317,7 @@ static void test_json_debug_log(void)
     body_len = secret_requests(&d);
     CHECK_INT(td_stop(&d), 0);
 
-    log = slurp(logf);
+    log = td_read_file(logf);
     CHECK(log != NULL);
     no_secrets(log);
     for (line = log ? strtok_r(log, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
@@ -367,7 +352,7 @@ static void test_json_debug_log(void)
     CHECK_INT(requests, 5);
     CHECK_INT(events_202, 2);
     free(log);
-    log = slurp(logf);
+    log = td_read_file(logf);
     CHECK(log && strstr(log, "\"msg\":\"abstatd listening on 127.0.0.1:"));
     free(log);
     unlink(logf);
@@ -399,7 +384,7 @@ static void test_text_debug_log(void)
         td_free(&r);
     }
     CHECK_INT(td_stop(&d), 0);
-    log = slurp(d.log);
+    log = td_read_file(d.log);
     no_secrets(log);
     CHECK(log && strstr(log, " debug request POST /v1/events 202 "));
     CHECK(log && strstr(log, " debug request GET /healthz 200 "));
@@ -425,7 +410,7 @@ static void test_info_is_quiet(void)
         td_free(&r);
     }
     CHECK_INT(td_stop(&d), 0);
-    log = slurp(d.log);
+    log = td_read_file(d.log);
     CHECK(log && !strstr(log, "request GET"));
     free(log);
     td_cleanup(&d);

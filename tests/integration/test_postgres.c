@@ -30,21 +30,6 @@ static void destroy_at_exit(void)
     test_pg_destroy(&pg);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!fp) return NULL;
-    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1))) {
-        size_t got = fread(buf, 1, (size_t)n, fp);
-        buf[got] = '\0';
-    }
-    fclose(fp);
-    return buf;
-}
-
 /* n new users of experiment id from number `from`: exposures (a, b),
  * and with mixed set, conversions with revenue and NPS answers too. */
 static size_t events(char *buf, size_t cap, const char *id, const char *tag, int from, int n,
@@ -131,7 +116,7 @@ static void test_restart(void)
     CHECK(before.body && after.body && !strcmp(before.body, after.body));
     td_free(&before);
     td_free(&after);
-    log = slurp(D.log);
+    log = td_read_file(D.log);
     CHECK(log && strstr(log, "data in PostgreSQL postgresql://abstat:***@/abstat?"));
     CHECK(log && !strstr(log, PASSWORD));
     free(log);
@@ -290,7 +275,7 @@ int main(void)
     td_init(&D, "postgres");
     D.store = url;
     if (td_start(&D) != 0) {
-        char *log = slurp(D.log);
+        char *log = td_read_file(D.log);
         test_fail(__FILE__, __LINE__, "abstatd --store did not start: %.500s", log ? log : "");
         free(log);
         return TEST_DONE("test_postgres");

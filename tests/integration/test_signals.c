@@ -22,27 +22,12 @@
 #define TOKEN_B "bbbbbbbbbbbbbbbbbbbbbbbb-second"
 
 /* The whole of a file, NUL-terminated (caller frees), or NULL. */
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!fp) return NULL;
-    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1))) {
-        size_t got = fread(buf, 1, (size_t)n, fp);
-        buf[got] = '\0';
-    }
-    fclose(fp);
-    return buf;
-}
-
 /* Waits up to secs for needle to appear in the file: 1 when it did. */
 static int wait_log(const char *path, const char *needle, double secs)
 {
     double until = td_now_s() + secs;
     do {
-        char *text = slurp(path);
+        char *text = td_read_file(path);
         int found = text && strstr(text, needle);
         free(text);
         if (found) return 1;
@@ -150,19 +135,19 @@ static void test_sighup(void)
     CHECK(kill(d.pid, 0) == 0); /* still running */
     CHECK_INT(status_with(&d, TOKEN_B), 200);
 
-    text = slurp(rotated);
+    text = td_read_file(rotated);
     CHECK(text && strstr(text, "holds no token"));
     CHECK(text && !strstr(text, TOKEN_A) && !strstr(text, TOKEN_B));
     free(text);
-    text = slurp(logf);
+    text = td_read_file(logf);
     CHECK(text && !strstr(text, TOKEN_A) && !strstr(text, TOKEN_B));
     free(text);
 
     CHECK_INT(td_stop(&d), 0);
-    text = slurp(logf);
+    text = td_read_file(logf);
     CHECK(text && strstr(text, "stopped cleanly"));
     free(text);
-    text = slurp(rotated);
+    text = td_read_file(rotated);
     CHECK(text && !strstr(text, "stopped cleanly"));
     free(text);
     td_cleanup(&d);

@@ -274,3 +274,18 @@ double td_metric(const td_daemon *d, const char *name)
     td_free(&r);
     return v;
 }
+
+char *td_read_file(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    if (!fp) return NULL;
+    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1))) {
+        size_t got = fread(buf, 1, (size_t)n, fp);
+        buf[got] = '\0';
+    }
+    fclose(fp);
+    return buf;
+}

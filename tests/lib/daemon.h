@@ -56,6 +56,8 @@ double td_metric_in(const char *body, const char *name, double absent);
 /* A blocking TCP connection to 127.0.0.1:port, or -1. */
 int td_connect(int port);
 
+/* The whole file at path, NUL-terminated (caller frees), or NULL. */
+char *td_read_file(const char *path);
 /* Sleeps ms milliseconds. */
 void td_sleep_ms(int ms);
 
