@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 /* Reads a line of at most cap bytes at the start of src into buf (without
  * CRLF): 1 done, 0 need more, -1 too long. */
@@ -173,10 +174,45 @@ enum bufferevent_filter_result ab_guard_filter_in(struct evbuffer *src, struct e
 /* The output side. evhttp closes a connection (Connection: close, a
  * refusal) as soon as its own output buffer is empty, with shutdown() and
  * close() on the socket; behind a filter that is before the socket has
- * sent the reply, which would be lost. So the last byte of the output is
- * held back until everything before it has reached the kernel, and
- * written to it directly: evhttp sees its buffer empty only when the
+ * sent the reply, which would be lost. So the last byte of the output
+ * leaves evhttp's buffer only together with, or after, everything before
+ * it reaching the kernel: evhttp sees its buffer empty only when the
  * reply is on its way. */
+
+/* Writes dst and then src's one remaining byte in a single writev, the
+ * usual case of a whole reply the kernel takes at once (a second write of
+ * one byte would cost a TCP segment per request). What the kernel took is
+ * drained; the byte leaves src only when all of dst went before it. */
+static void write_with_last(struct evbuffer *src, struct evbuffer *dst, evutil_socket_t fd)
+{
+    struct evbuffer_iovec v[17];
+    struct iovec iov[17];
+    size_t have = evbuffer_get_length(dst);
+    int k = have ? evbuffer_peek(dst, -1, NULL, v, 16) : 0;
+    ssize_t put;
+    if (k < 0 || k > 16 || evbuffer_peek(src, 1, NULL, &v[k], 1) != 1) {
+        /* Too many pieces: the two-step path. */
+        if (have) evbuffer_write(dst, fd);
+        if (evbuffer_get_length(dst) == 0) {
+            evbuffer_remove_buffer(src, dst, 1);
+            evbuffer_write(dst, fd);
+        }
+        return;
+    }
+    for (int i = 0; i <= k; i++) {
+        iov[i].iov_base = v[i].iov_base;
+        iov[i].iov_len = i < k ? v[i].iov_len : 1;
+    }
+    put = writev(fd, iov, k + 1);
+    if (put <= 0) return; /* EAGAIN or an error: the socket's own write sees it */
+    if ((size_t)put <= have) {
+        evbuffer_drain(dst, (size_t)put);
+        return;
+    }
+    evbuffer_drain(dst, have);
+    evbuffer_drain(src, 1);
+}
+
 enum bufferevent_filter_result ab_guard_filter_out(struct evbuffer *src, struct evbuffer *dst,
                                                  ev_ssize_t limit, enum bufferevent_flush_mode mode,
                                                  void *arg)
@@ -185,10 +221,10 @@ enum bufferevent_filter_result ab_guard_filter_out(struct evbuffer *src, struct 
     size_t n = evbuffer_get_length(src);
     evutil_socket_t fd = bufferevent_getfd(c->under);
     (void)mode;
-    /* A reply leaves in two writes (all but its last byte, then that
-     * byte): with Nagle's algorithm the second waits for the client's
-     * delayed ACK, 40 ms a request. evhttp sets the socket up after this
-     * filter exists, so the option is set at the first write. */
+    /* With Nagle's algorithm a reply's held-back last byte, when it does
+     * leave in a second write, waits for the client's delayed ACK: 40 ms.
+     * evhttp sets the socket up after this filter exists, so the option is
+     * set at the first write. */
     if (fd >= 0 && !c->nodelay) {
         int one = 1;
         if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) c->nodelay = 1;
@@ -200,11 +236,8 @@ enum bufferevent_filter_result ab_guard_filter_out(struct evbuffer *src, struct 
         if (limit >= 0 && (size_t)limit < move) move = (size_t)limit;
         evbuffer_remove_buffer(src, dst, move);
     }
-    if (fd >= 0 && evbuffer_get_length(dst)) evbuffer_write(dst, fd);
-    if (evbuffer_get_length(src) == 1 && evbuffer_get_length(dst) == 0) {
-        evbuffer_remove_buffer(src, dst, 1);
-        if (fd >= 0) evbuffer_write(dst, fd);
-    }
+    if (fd >= 0 && evbuffer_get_length(src) == 1) write_with_last(src, dst, fd);
+    else if (fd >= 0 && evbuffer_get_length(dst)) evbuffer_write(dst, fd);
     return evbuffer_get_length(src) < n ? BEV_OK : BEV_NEED_MORE;
 }
 

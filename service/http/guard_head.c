@@ -1,6 +1,7 @@
 /* guard_head.c — the request head, checked and re-framed before evhttp sees it (RFC 9112: size, fields, framing, the route's admission). */
 #include "base/clock.h"
 #include "http/guard_conn.h"
+#include "base/decimal.h"
 
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
@@ -41,17 +42,31 @@ typedef struct {
     const char *okpath;                 /* the target, once well-formed */
 } head_parse;
 
-/* Appends the n strings to the re-framed head, without printf: this runs
- * for every line of every request. 0, or -1 (out of memory) with the
- * refusal set. */
+/* Appends the n strings to the re-framed head, without printf and, for
+ * a line that fits on the stack, in one piece: this runs for every line
+ * of every request. 0, or -1 (out of memory) with the refusal set. */
 static int forward(guard_conn *c, const char *const *parts, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (evbuffer_add(c->fwd, parts[i], strlen(parts[i])) != 0) {
-            ab_guard_refusal_set(&c->refusal, 503, "Retry-After", "1",
-                                 "out of memory reading the request head");
-            return -1;
+    char line[1024];
+    size_t len[8], total = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && i < 8; i++) total += len[i] = strlen(parts[i]);
+    if (n <= 8 && total <= sizeof line) {
+        size_t at = 0;
+        for (size_t i = 0; i < n; i++) {
+            memcpy(line + at, parts[i], len[i]);
+            at += len[i];
         }
+        rc = evbuffer_add(c->fwd, line, total);
+    } else {
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = evbuffer_add(c->fwd, parts[i], strlen(parts[i]));
+    }
+    if (rc != 0) {
+        ab_guard_refusal_set(&c->refusal, 503, "Retry-After", "1",
+                             "out of memory reading the request head");
+        return -1;
+    }
     return 0;
 }
 
@@ -299,9 +314,17 @@ done:
 /* Appends c->fwd (the re-framed head) with its Content-Length to dst. */
 void ab_guard_pass_head(guard_conn *c, struct evbuffer *dst, uint64_t length, int has_body)
 {
-    if (has_body) evbuffer_add_printf(c->fwd, "Content-Length: %llu\r\n", (unsigned long long)length);
+    if (has_body) {
+        char line[32 + AB_DECIMAL_MAX];
+        size_t n = sizeof "Content-Length: " - 1;
+        memcpy(line, "Content-Length: ", n);
+        n += ab_decimal_u64(line + n, length);
+        memcpy(line + n, "\r\n\r\n", 4);
+        evbuffer_add(c->fwd, line, n + 4);
+    } else {
+        evbuffer_add(c->fwd, "\r\n", 2);
+    }
     c->body_in = has_body ? length : 0;
-    evbuffer_add(c->fwd, "\r\n", 2);
     evbuffer_add_buffer(dst, c->fwd);
 }
 

@@ -65,6 +65,7 @@ typedef struct {
     sqlite3_stmt *count_exp, *count_all;
     ab_counter ctr, tx;
     int ctr_fd, ctr_sync;
+    int dir_synced;  /* the directory was synced after the log existed */
     /* The side file is written by the witness thread and by synchronous
      * commits: side_lock orders them, and a counter older than the one
      * written last is not written (the file never goes back). */
@@ -135,7 +136,10 @@ ab_store_status ab_sqlite_outbox_load(void *be, int (*cb)(void *ctx, const ab_st
 /* The writes (sqlite_write.c). */
 ab_store_status ab_sqlite_commit_batch(void *be, const ab_store_batch *b, ab_store_seal *seal,
                                        ab_error *err);
-void ab_sqlite_witness(void *be, const ab_store_seal *seal);
+ab_store_status ab_sqlite_witness(void *be, const ab_store_seal *seal, ab_error *err);
+/* fdatasync of the write-ahead log (and, the first time, of the data
+ * directory): what makes a commit durable under --durability full. */
+ab_store_status ab_sqlite_sync_wal(ab_sqlite *s, ab_error *err);
 ab_store_status ab_sqlite_put_experiment(void *be, ab_store_experiment *e, ab_error *err);
 ab_store_status ab_sqlite_delete_experiment(void *be, int64_t key, ab_error *err);
 ab_store_status ab_sqlite_put_monitor(void *be, const ab_store_monitor *m, ab_error *err);

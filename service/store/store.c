@@ -125,30 +125,47 @@ static void *commit_main(void *arg)
     return NULL;
 }
 
-/* The witness thread: the backend's last step of each sealed commit, in
- * order, while the commit thread goes on with the next batch. */
+/* The witness thread: the backend's last step of sealed commits, in
+ * order, while the commit thread goes on with the next batch. Every
+ * commit sealed while one witness ran is covered by the next one, so a
+ * slow fdatasync serves all the batches that queued behind it. */
 static void *witness_main(void *arg)
 {
     ab_store *s = arg;
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        job *j;
+        job *group, *j, *last = NULL;
         while (!s->sealq && !s->stop_witness) pthread_cond_wait(&s->seal, &s->lock);
         if (!s->sealq) break;
-        j = s->sealq;
-        s->sealq = j->next;
-        if (!s->sealq) s->sealq_tail = NULL;
-        j->next = NULL;
+        group = s->sealq;
+        s->sealq = s->sealq_tail = NULL;
         s->sealing = 1;
         pthread_mutex_unlock(&s->lock);
-        if (j->result.kind == AB_STORE_OK && j->seal.needed) {
-            double t0 = mono_seconds();
-            s->be->witness(s->impl, &j->seal);
-            j->result.seconds += mono_seconds() - t0;
+        for (j = group; j; j = j->next)
+            if (j->result.kind == AB_STORE_OK && j->seal.needed) last = j;
+        if (last) {
+            ab_error err = {0};
+            double t0 = mono_seconds(), took;
+            ab_store_status kind = s->be->witness(s->impl, &last->seal, &err);
+            took = mono_seconds() - t0;
+            for (j = group; j; j = j->next) {
+                if (j->result.kind != AB_STORE_OK || !j->seal.needed) continue;
+                j->result.seconds += took;
+                if (kind != AB_STORE_OK) {
+                    j->result.kind = kind;
+                    j->result.err = err;
+                }
+                if (j == last) break;
+            }
         }
         pthread_mutex_lock(&s->lock);
         s->sealing = 0;
-        finish(s, j);
+        while (group) {
+            j = group;
+            group = j->next;
+            j->next = NULL;
+            finish(s, j);
+        }
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;

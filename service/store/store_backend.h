@@ -52,13 +52,15 @@ typedef struct {
      * It may leave the last durable step to witness by filling *seal. */
     ab_store_status (*commit_batch)(void *be, const ab_store_batch *b, ab_store_seal *seal,
                                     ab_error *err);
-    /* The rest of a commit that needs no access to the database (SQLite:
-     * the side file's counter and its fdatasync under --durability full),
-     * on a thread of its own, in commit order, while the next batch
-     * commits: the two waits overlap. The batch counts as committed once
-     * it returns. The backend guards what it shares with the other ops.
-     * NULL when commits never leave a seal. */
-    void (*witness)(void *be, const ab_store_seal *seal);
+    /* The rest of a commit that needs no access to the database (SQLite,
+     * under --durability full: the write-ahead log's fdatasync, then the
+     * side file's counter and its own), on a thread of its own while the
+     * next batch commits: the two waits overlap. seal is that of the
+     * latest commit waiting; one witness covers it and every commit
+     * before it, and those batches count as committed once it returns OK.
+     * A failure fails them all. The backend guards what it shares with
+     * the other ops. NULL when commits never leave a seal. */
+    ab_store_status (*witness)(void *be, const ab_store_seal *seal, ab_error *err);
     ab_store_status (*begin)(void *be, ab_error *err);
     ab_store_status (*commit)(void *be, ab_error *err);
     void (*rollback)(void *be);
