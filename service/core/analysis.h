@@ -26,6 +26,12 @@ typedef struct {
      * average order value, README "Statistics"). */
     double revenue_at[AB_PHASE_COUNT];
     double promoters, passives, detractors;
+    /* CUPED (README "Statistics"): X is the covariate of the user's
+     * deciding (first) exposure, 0 when it carried none. */
+    double cov_users;                /* users whose deciding exposure carried one */
+    double cov_x, cov_x2;            /* ΣX, ΣX² over the arm's users */
+    double cov_xy[AB_PHASE_COUNT];   /* ΣXY, Y = converted at the phase (0/1) */
+    double cov_xy_revenue;           /* ΣXY, Y = the user's revenue total */
 } ab_arm_counts;
 
 typedef struct {
