@@ -310,6 +310,64 @@ static void check_undefined(void)
     free(ev);
 }
 
+static double gauss(void)
+{
+    double u = unif(), v = unif();
+    return sqrt(-2.0 * log(u > 0 ? u : 1e-300)) * cos(6.283185307179586 * v);
+}
+
+/* The same events decided with and without "variance_reduction": "cuped":
+ * an effect the plain test cannot see yet and the adjusted one can. The
+ * adjusted test makes the status, significant_since and the verdict; the
+ * plain one keeps running. */
+static void check_decides(void)
+{
+    ab_live *with = tl_experiment("{\"variants\":[\"a\",\"b\"],\"metric\":\"revenue\","
+                                  "\"variance_reduction\":\"cuped\",\"min_days\":0,"
+                                  "\"min_users\":100,\"guardrails\":[],\"mde\":0.01}");
+    ab_live *without = tl_experiment("{\"variants\":[\"a\",\"b\"],\"metric\":\"revenue\","
+                                     "\"min_days\":0,\"min_users\":100,\"guardrails\":[],\"mde\":0.01}");
+    ab_evaluation *ev = calloc(1, sizeof *ev);
+    char name[32];
+    if (!with || !without || !ev) {
+        free(ev);
+        if (with) ab_live_free(with);
+        if (without) ab_live_free(without);
+        return;
+    }
+    for (int u = 0; u < 1000; u++) {
+        double z = gauss(), y = 50.0 + 15.0 * (0.95 * z + sqrt(1 - 0.9025) * gauss()) +
+                                (u % 2 ? 2.0 : 0.0);
+        snprintf(name, sizeof name, "d%d", u);
+        expo(&with->state, name, u % 2, 100.0 + 10.0 * z);
+        conv(&with->state, name, AB_PHASE_DECISION, y);
+        expo(&without->state, name, u % 2, 100.0 + 10.0 * z);
+        conv(&without->state, name, AB_PHASE_DECISION, y);
+    }
+    tl_set_days(with, 1);
+    tl_set_days(without, 1);
+    CHECK_INT(ab_evaluate(with, 86400001, ev), AB_OK);
+    CHECK(ev->res[1].cuped_revenue.decides);
+    CHECK(ev->res[1].primary.sequential_p < 0.05);
+    CHECK_REL(ev->res[1].primary.sequential_p, ev->res[1].cuped_revenue.seq.p_value, 0);
+    CHECK_INT(ev->status[1], AB_ARM_BETTER);
+    CHECK_INT(ev->verdict.decision, AB_VERDICT_SHIP);
+    CHECK(with->mon[1].significant_since == 86400001);
+    double adjusted_p = ev->res[1].primary.sequential_p;
+    CHECK_INT(ab_evaluate(without, 86400001, ev), AB_OK);
+    CHECK(!ev->res[1].cuped_revenue.decides); /* shown, not deciding */
+    CHECK(isfinite(ev->res[1].cuped_revenue.r.p_value));
+    CHECK(ev->res[1].primary.sequential_p > 0.05);
+    CHECK_INT(ev->status[1], AB_ARM_COLLECTING);
+    CHECK_INT(ev->verdict.decision, AB_VERDICT_KEEP_RUNNING);
+    CHECK(without->mon[1].significant_since == 0);
+    printf("decides: sequential p %.3g adjusted, %.3g plain\n", adjusted_p,
+           ev->res[1].primary.sequential_p);
+    free(ev);
+    ab_live_free(with);
+    ab_live_free(without);
+}
+
 /* Memory: a table that never saw a covariate keeps none (no more bytes per
  * user); one that did keeps a covariate beside each slot, and a
  * reservation made before counting covers it: counting then allocates
@@ -365,6 +423,7 @@ int main(void)
     check_by_hand();
     check_stream();
     check_undefined();
+    check_decides();
     check_memory();
     return TEST_DONE("test_state_cuped");
 }
