@@ -363,6 +363,32 @@ static void check_decides(void)
     CHECK(without->mon[1].significant_since == 0);
     printf("decides: sequential p %.3g adjusted, %.3g plain\n", adjusted_p,
            ev->res[1].primary.sequential_p);
+
+    /* Fixed horizon: the adjusted p is the primary's and its family's. */
+    ab_live *fixed = tl_experiment("{\"variants\":[\"a\",\"b\",\"c\"],\"metric\":\"revenue\","
+                                   "\"variance_reduction\":\"cuped\",\"method\":\"fixed\","
+                                   "\"min_days\":0,\"min_users\":10,\"correction\":\"bonferroni\"}");
+    if (fixed) {
+        for (int u = 0; u < 300; u++) {
+            double z = gauss();
+            snprintf(name, sizeof name, "f%d", u);
+            expo(&fixed->state, name, u % 3, 10.0 * z);
+            conv(&fixed->state, name, AB_PHASE_DECISION, 20.0 + 5.0 * z + gauss() + (u % 3));
+        }
+        tl_set_days(fixed, 1);
+        CHECK_INT(ab_evaluate(fixed, 86400001, ev), AB_OK);
+        for (size_t i = 1; i < 3; i++) {
+            const ab_cuped_vs *c = &ev->res[i].cuped_revenue;
+            CHECK(c->decides);
+            CHECK_REL(ev->res[i].primary.p_value, c->r.p_value, 0);
+            CHECK_REL(ev->res[i].primary.effect, c->r.diff, 0);
+            CHECK_REL(ev->res[i].primary.effect_ci.lo, c->r.diff_ci.lo, 0);
+            double bonf = 2 * c->r.p_value < 1 ? 2 * c->r.p_value : 1;
+            CHECK_REL(ev->res[i].primary.p_adjusted, bonf, 1e-15);
+            CHECK_REL(c->p_adjusted, bonf, 1e-15);
+        }
+        ab_live_free(fixed);
+    }
     free(ev);
     ab_live_free(with);
     ab_live_free(without);
