@@ -118,6 +118,7 @@ int main(int argc, char **argv)
         ev.variant = v;
         ev.phase = AB_PHASE_DECISION;
         ev.value = NAN;
+        ev.covariate = NAN;
         ev.score = -1;
         ev.ts_ms = T0 + (int64_t)(next() % (unsigned long long)(DAYS * AB_DAY_MS - 600000));
         if (ab_state_apply(&e->state, &ev) == AB_APPLY_NOMEM) goto oom;

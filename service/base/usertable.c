@@ -188,28 +188,92 @@ static uint32_t revenue_cap_for(uint32_t cur, size_t need)
     return (uint32_t)cap;
 }
 
-size_t ab_usertable_revenue_cost(const ab_usertable *t, size_t n)
+/* Bytes of the per-slot arrays at cap slots: revenue, and covariates
+ * when the table keeps them (or is about to: with_cov). */
+static size_t slot_bytes(uint32_t cap, int with_cov)
+{
+    return (size_t)cap * sizeof(double) * (with_cov ? 2u : 1u);
+}
+
+/* The per-slot capacity that holds n more, or 0 when none can; *grow says
+ * whether it differs from the current one. */
+static uint32_t slots_cap_for(const ab_usertable *t, size_t n, int *grow)
 {
     size_t need = (size_t)t->revenue_count + n;
-    uint32_t cap;
-    if (n > UINT32_MAX || need > UINT32_MAX) return SIZE_MAX;
-    if (need <= t->revenue_cap) return 0;
-    cap = revenue_cap_for(t->revenue_cap, need);
-    return cap ? (size_t)cap * sizeof(double) : SIZE_MAX;
+    *grow = 0;
+    if (n > UINT32_MAX || need > UINT32_MAX) return 0;
+    if (need <= t->revenue_cap) return t->revenue_cap ? t->revenue_cap : AB_PROBE_MIN_CAP;
+    *grow = 1;
+    return revenue_cap_for(t->revenue_cap, need);
+}
+
+size_t ab_usertable_revenue_cost(const ab_usertable *t, size_t n)
+{
+    int grow;
+    uint32_t cap = slots_cap_for(t, n, &grow);
+    if (!cap) return SIZE_MAX;
+    return grow ? slot_bytes(cap, t->covariate != NULL) : 0;
+}
+
+size_t ab_usertable_covariates_cost(const ab_usertable *t, size_t n)
+{
+    int grow;
+    uint32_t cap = slots_cap_for(t, n, &grow);
+    if (!cap) return SIZE_MAX;
+    if (t->covariate) return grow ? slot_bytes(cap, 1) : 0;
+    /* The covariate array comes new; revenue grows when it must (an empty
+     * table gets its first block too). */
+    return slot_bytes(cap, 0) + (grow || !t->revenue_cap ? slot_bytes(cap, 0) : 0);
+}
+
+/* Grows both per-slot arrays to cap. A failure part-way leaves a larger
+ * block whose extra room is simply not used yet (revenue_cap unchanged). */
+static int grow_slots(ab_usertable *t, uint32_t cap)
+{
+    double *r = realloc(t->revenue, (size_t)cap * sizeof(double));
+    if (!r) return -1;
+    t->revenue = r;
+    if (t->covariate) {
+        double *c = realloc(t->covariate, (size_t)cap * sizeof(double));
+        if (!c) return -1;
+        t->covariate = c;
+    }
+    t->revenue_cap = cap;
+    return 0;
 }
 
 int ab_usertable_reserve_revenue(ab_usertable *t, size_t n)
 {
-    size_t need = (size_t)t->revenue_count + n;
-    uint32_t cap;
-    double *r;
-    if (n > UINT32_MAX || need > UINT32_MAX) return -1;
-    if (need <= t->revenue_cap) return 0;
-    if (!(cap = revenue_cap_for(t->revenue_cap, need))) return -1;
-    if (!(r = realloc(t->revenue, (size_t)cap * sizeof(double)))) return -1;
-    t->revenue = r;
-    t->revenue_cap = cap;
+    int grow;
+    uint32_t cap = slots_cap_for(t, n, &grow);
+    if (!cap) return -1;
+    return grow ? grow_slots(t, cap) : 0;
+}
+
+int ab_usertable_reserve_covariates(ab_usertable *t, size_t n)
+{
+    if (ab_usertable_reserve_revenue(t, n)) return -1;
+    if (!t->covariate) {
+        /* Zeros: the users holding slots so far sent no covariate. */
+        size_t cap = t->revenue_cap ? t->revenue_cap : AB_PROBE_MIN_CAP;
+        if (!t->revenue_cap && ab_usertable_reserve_revenue(t, cap)) return -1;
+        if (!(t->covariate = calloc(t->revenue_cap, sizeof(double)))) return -1;
+    }
     return 0;
+}
+
+int ab_usertable_set_covariate(ab_usertable *t, ab_user *u, double x)
+{
+    if (u->revenue || ab_usertable_reserve_covariates(t, 1) < 0) return -1;
+    t->revenue[t->revenue_count] = 0.0;
+    t->covariate[t->revenue_count] = x;
+    u->revenue = ++t->revenue_count;
+    return 0;
+}
+
+double ab_usertable_covariate(const ab_usertable *t, const ab_user *u)
+{
+    return u->revenue && t->covariate ? t->covariate[u->revenue - 1] : 0.0;
 }
 
 int ab_usertable_add_revenue(ab_usertable *t, ab_user *u, double v, double *old)
@@ -217,6 +281,7 @@ int ab_usertable_add_revenue(ab_usertable *t, ab_user *u, double v, double *old)
     if (!u->revenue) {
         if (ab_usertable_reserve_revenue(t, 1) < 0) return -1;
         t->revenue[t->revenue_count] = 0.0;
+        if (t->covariate) t->covariate[t->revenue_count] = 0.0;
         u->revenue = ++t->revenue_count;
     }
     double *total = &t->revenue[u->revenue - 1];
@@ -227,13 +292,14 @@ int ab_usertable_add_revenue(ab_usertable *t, ab_user *u, double v, double *old)
 
 size_t ab_usertable_bytes(const ab_usertable *t)
 {
-    return t->cap * sizeof(ab_user) + (size_t)t->revenue_cap * sizeof(double);
+    return t->cap * sizeof(ab_user) + slot_bytes(t->revenue_cap, t->covariate != NULL);
 }
 
 void ab_usertable_free(ab_usertable *t)
 {
     free(t->slots);
     free(t->revenue);
+    free(t->covariate);
     memset(t, 0, sizeof *t);
 }
 

@@ -28,6 +28,11 @@ typedef struct {
     size_t cap;        /* power of two, or 0 before the first insert */
     size_t count;
     double *revenue;   /* per-user revenue totals of users with values */
+    /* Per-user covariates (README "Events", covariate), beside revenue:
+     * covariate[i] belongs to the user of revenue slot i + 1 (0 for users
+     * that sent none). NULL until the first covariate, so a table without
+     * covariates costs nothing more; once there, it grows with revenue. */
+    double *covariate;
     uint32_t revenue_count, revenue_cap;
 } ab_usertable;
 
@@ -49,8 +54,23 @@ size_t ab_usertable_reserve_cost(const ab_usertable *t, size_t n);
  * slots. */
 int ab_usertable_reserve_revenue(ab_usertable *t, size_t n);
 /* Bytes ab_usertable_reserve_revenue(t, n) would allocate (the grown
- * array), 0 when they fit, SIZE_MAX when they cannot. */
+ * arrays), 0 when they fit, SIZE_MAX when they cannot. */
 size_t ab_usertable_revenue_cost(const ab_usertable *t, size_t n);
+/* Makes room for n more per-user slots (as ab_usertable_reserve_revenue)
+ * and for covariates in them: the covariate array exists afterwards, so
+ * the next n ab_usertable_set_covariate cannot fail. 0, or -1 when out of
+ * memory (the table is then unchanged, or only grown). Never moves user
+ * slots. */
+int ab_usertable_reserve_covariates(ab_usertable *t, size_t n);
+/* Bytes ab_usertable_reserve_covariates(t, n) would allocate, 0 when they
+ * fit, SIZE_MAX when they cannot. */
+size_t ab_usertable_covariates_cost(const ab_usertable *t, size_t n);
+/* Gives a user without a slot yet (a new one) covariate x: it takes a
+ * slot, its revenue total 0. 0, or -1 when out of memory or the user has
+ * a slot already (nothing changed). Never moves user slots. */
+int ab_usertable_set_covariate(ab_usertable *t, ab_user *u, double x);
+/* The user's covariate (0 when it sent none). */
+double ab_usertable_covariate(const ab_usertable *t, const ab_user *u);
 /* Inserts a new user (key must be absent) with the variant; returns it, or
  * NULL when out of memory (the table is then unchanged). Pointers are
  * invalidated by the next insert or reserve. */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/cuped_compare.h"
+
 static const char *const metric_names[] = {"conversion", "revenue", "nps"};
 static const char *const method_names[] = {"sequential", "fixed"};
 static const char *const correction_names[] = {"none", "holm", "bonferroni", "bh"};
@@ -257,5 +259,6 @@ ab_status ab_analysis_run(const ab_analysis_opts *opts, const ab_arm_counts *arm
         }
     }
     if ((st = apply_aov(opts, arms, k, out))) return st;
+    if ((st = ab_cuped_run(opts, arms, k, out))) return st;
     return apply_prior(opts, arms, k, out);
 }

@@ -26,6 +26,12 @@ typedef struct {
      * average order value, README "Statistics"). */
     double revenue_at[AB_PHASE_COUNT];
     double promoters, passives, detractors;
+    /* CUPED (README "Statistics"): X is the covariate of the user's
+     * deciding (first) exposure, 0 when it carried none. */
+    double cov_users;                /* users whose deciding exposure carried one */
+    double cov_x, cov_x2;            /* ΣX, ΣX² over the arm's users */
+    double cov_xy[AB_PHASE_COUNT];   /* ΣXY, Y = converted at the phase (0/1) */
+    double cov_xy_revenue;           /* ΣXY, Y = the user's revenue total */
 } ab_arm_counts;
 
 typedef struct {
@@ -37,6 +43,8 @@ typedef struct {
     int nps;                 /* compare NPS */
     double prior_mean, prior_sd; /* a prior on the primary lift; sd 0 = none */
     int aov;                 /* arms carry revenue_at: average order value at phase */
+    int cuped;               /* arms carry covariate sums: CUPED comparisons */
+    int cuped_decides;       /* variance_reduction cuped: they are the primary where defined */
 } ab_analysis_opts;
 
 /* The primary metric's figures of one non-control arm, whatever the metric. */
@@ -50,6 +58,16 @@ typedef struct {
     double lift;            /* relative effect where defined */
 } ab_primary;
 
+/* One CUPED comparison (README "Statistics", CUPED): the library's
+ * figures, the sequential test of the adjusted estimate and variance, and
+ * its p adjusted over the experiment's family. */
+typedef struct {
+    ab_cuped_result r;
+    ab_seq_result seq;       /* instantaneous; the running one where it decides */
+    double p_adjusted;       /* over the arms' CUPED p's (seq.p_value or r.p_value, by method) */
+    int decides;             /* it is the primary comparison of this arm */
+} ab_cuped_vs;
+
 typedef struct {
     ab_interval rate_ci[AB_PHASE_COUNT];
     ab_mean_summary revenue;
@@ -61,6 +79,8 @@ typedef struct {
     ab_aov_summary aov;      /* average order value at the goal phase (opts.aov) */
     ab_aov_comparison aov_vs;
     ab_nps_vs_control nps_vs;
+    ab_cuped_vs cuped_rate;  /* at the goal phase (opts.cuped) */
+    ab_cuped_vs cuped_revenue; /* revenue per user (opts.cuped, revenue compared) */
     ab_primary primary;
 } ab_arm_result;
 

@@ -10,11 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/cuped_compare.h"
+
 #define MS_PER_DAY 86400000.0
 
-/* The primary comparison's sequential block of arm i, whatever the metric. */
+/* The primary comparison's sequential block of arm i, whatever the metric:
+ * the CUPED one where it decides (README "Statistics", CUPED). */
 static ab_seq_result *primary_seq(ab_evaluation *ev, size_t i)
 {
+    ab_cuped_vs *c = ab_cuped_primary(&ev->opts, &ev->res[i]);
+    if (c && c->decides) return &c->seq;
     switch (ev->opts.metric) {
     case AB_METRIC_REVENUE: return &ev->res[i].revenue_vs.seq;
     case AB_METRIC_NPS: return &ev->res[i].nps_vs.seq;
@@ -24,6 +29,8 @@ static ab_seq_result *primary_seq(ab_evaluation *ev, size_t i)
 
 static double *primary_adjusted(ab_evaluation *ev, size_t i)
 {
+    ab_cuped_vs *c = ab_cuped_primary(&ev->opts, &ev->res[i]);
+    if (c && c->decides) return &c->p_adjusted;
     switch (ev->opts.metric) {
     case AB_METRIC_REVENUE: return &ev->res[i].revenue_vs.p_adjusted;
     case AB_METRIC_NPS: return &ev->res[i].nps_vs.p_adjusted;
@@ -79,6 +86,8 @@ static void build_opts(const ab_live *e, const ab_guardrail *guards, size_t ngua
     ev->opts.prior_mean = e->cfg.prior_mean;
     ev->opts.prior_sd = e->cfg.prior_sd;
     ev->opts.aov = 1; /* the counts keep each phase's revenue */
+    ev->opts.cuped = ab_state_has_covariates(s);
+    ev->opts.cuped_decides = e->cfg.cuped;
     for (size_t i = 0; i < e->cfg.k; i++) {
         for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++)
             if (s->arms[i].conversions[ph] > 0) ev->opts.phases |= 1u << ph;
@@ -282,6 +291,25 @@ static void warn(ab_evaluation *ev, const char *fmt, ...)
     va_end(ap);
 }
 
+/* variance_reduction cuped where CUPED cannot decide: the unadjusted
+ * comparison does, and the results say so rather than pretend. */
+static void cuped_warning(const ab_live *e, ab_evaluation *ev)
+{
+    size_t undecided = 0;
+    for (size_t i = 1; i < e->cfg.k; i++) {
+        const ab_cuped_vs *c = ab_cuped_primary(&ev->opts, &ev->res[i]);
+        undecided += !c || !c->decides;
+    }
+    if (!undecided) return;
+    if (!ev->opts.cuped)
+        warn(ev, "variance_reduction is cuped, but no exposure has carried a covariate: the "
+                 "unadjusted comparison decides until exposures send one.");
+    else
+        warn(ev, "variance_reduction is cuped, but for %zu of %zu variants the adjustment is "
+                 "undefined (too few users, or every covariate equal): the unadjusted comparison "
+                 "decides for them.", undecided, e->cfg.k - 1);
+}
+
 /* data_quality.warnings: what makes the data doubtful, in plain words. */
 static void data_warnings(const ab_live *e, ab_evaluation *ev)
 {
@@ -311,6 +339,7 @@ static void data_warnings(const ab_live *e, ab_evaluation *ev)
         chi.p_value < 0.001)
         warn(ev, "The share of users who answered the NPS question differs between variants "
                  "(p = %.2g): the NPS comparison may be biased.", chi.p_value);
+    if (e->cfg.cuped) cuped_warning(e, ev);
     for (size_t i = 1; i < k; i++)
         if (ev->monitored[i] && ev->res[i].primary.sequential_ci.lo >
                                     ev->res[i].primary.sequential_ci.hi)

@@ -17,6 +17,7 @@ typedef struct {
     ab_phase phase;
     int variant;               /* index into the experiment's variants; -1 if none */
     double value;              /* conversion revenue; NaN when absent */
+    double covariate;          /* exposure's pre-exposure covariate (CUPED); NaN when absent */
     int score;                 /* NPS 0..10; -1 otherwise */
     int64_t ts_ms;             /* event time, epoch milliseconds */
     const char *user;          /* arena-owned copy, user_len bytes, NUL-terminated */
@@ -56,6 +57,10 @@ typedef struct {
  * smallest unit, small enough that per-user sums (of up to 2^53 events) and
  * their squares (over up to 2^53 users) stay far from overflowing. */
 #define AB_EVENT_VALUE_MAX 1e20
+/* Largest covariate of an exposure (README "Events", covariate): the same
+ * reasoning as for values, since covariates are multiplied by revenue
+ * totals and squared in the per-arm sums. */
+#define AB_EVENT_COVARIATE_MAX 1e20
 /* The highest NPS score. */
 #define AB_EVENT_SCORE_MAX 10
 

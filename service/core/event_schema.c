@@ -29,6 +29,9 @@ int ab_event_field_of(const char *k, size_t len)
     case 7:
         if (!memcmp(k, "variant", 7)) return AB_EF_VARIANT;
         break;
+    case 9:
+        if (!memcmp(k, "covariate", 9)) return AB_EF_COVARIATE;
+        break;
     case 10:
         if (!memcmp(k, "experiment", 10)) return AB_EF_EXPERIMENT;
         break;
@@ -183,6 +186,23 @@ static int check_value(const ab_raw_val *v, ab_event *ev, char *msg)
     return 0;
 }
 
+/* covariate: exposures only, a finite number known before the exposure
+ * (README "Events"), within AB_EVENT_COVARIATE_MAX so that its square and
+ * its products with revenue stay finite in the per-arm sums. */
+static int check_covariate(const ab_raw_val *v, ab_event *ev, char *msg)
+{
+    ev->covariate = NAN;
+    if (!present(v)) return 0;
+    if (ev->type != AB_EVENT_EXPOSURE)
+        return fail(msg, "\"covariate\" is only allowed on exposures");
+    if (v->kind == AB_RV_INT) ev->covariate = (double)v->i;
+    else if (v->kind == AB_RV_REAL && isfinite(v->d)) ev->covariate = v->d;
+    else return fail(msg, "\"covariate\" must be a finite number");
+    if (!(fabs(ev->covariate) <= AB_EVENT_COVARIATE_MAX))
+        return fail(msg, "\"covariate\" must be between -1e20 and 1e20"); /* AB_EVENT_COVARIATE_MAX */
+    return 0;
+}
+
 /* score: nps only, a JSON integer 0..10 */
 static int check_score(const ab_raw_val *v, ab_event *ev, char *msg)
 {
@@ -287,6 +307,7 @@ int ab_event_validate(ab_event_checker *c, const ab_raw_event *r, ab_event *ev, 
     if (check_experiment(c, &f[AB_EF_EXPERIMENT], ev, msg) || check_type(&f[AB_EF_TYPE], ev, msg) ||
         check_user(&f[AB_EF_USER], ev, msg) || check_variant(c, &f[AB_EF_VARIANT], ev, msg) ||
         check_phase(c, &f[AB_EF_PHASE], ev, msg) || check_value(&f[AB_EF_VALUE], ev, msg) ||
+        check_covariate(&f[AB_EF_COVARIATE], ev, msg) ||
         check_score(&f[AB_EF_SCORE], ev, msg) || check_id(&f[AB_EF_ID], ev, msg) ||
         check_ts(c, &f[AB_EF_TS], ev, msg))
         return -1;

@@ -11,7 +11,7 @@
 /* The fields of an event, in no particular order. */
 typedef enum {
     AB_EF_EXPERIMENT, AB_EF_TYPE, AB_EF_USER, AB_EF_VARIANT, AB_EF_PHASE,
-    AB_EF_VALUE, AB_EF_SCORE, AB_EF_ID, AB_EF_TS, AB_EF_COUNT
+    AB_EF_VALUE, AB_EF_SCORE, AB_EF_ID, AB_EF_TS, AB_EF_COVARIATE, AB_EF_COUNT
 } ab_event_field;
 
 /* A field's value as a reader found it, before any rule is applied. */

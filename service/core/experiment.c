@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/defaults.h"
 
@@ -304,6 +305,11 @@ static int def_power(const ab_experiment_config *a, const ab_experiment_config *
     return same_number(a->power, b->power);
 }
 
+static int def_variance_reduction(const ab_experiment_config *a, const ab_experiment_config *b)
+{
+    return a->cuped == b->cuped;
+}
+
 static const struct {
     const char *name; /* the key of ab_experiment_to_json */
     int (*same)(const ab_experiment_config *, const ab_experiment_config *);
@@ -313,7 +319,30 @@ static const struct {
     {"sequential_tuning", def_tuning}, {"correction", def_correction},
     {"mde", def_mde},               {"baseline", def_baseline},
     {"power", def_power},           {"guardrails", same_guardrails},
+    {"variance_reduction", def_variance_reduction},
 };
+
+const char *ab_variance_reduction_name(int cuped)
+{
+    return cuped ? "cuped" : "none";
+}
+
+int ab_variance_reduction_parse(const char *s, int *cuped)
+{
+    if (!strcasecmp(s, "none")) *cuped = 0;
+    else if (!strcasecmp(s, "cuped")) *cuped = 1;
+    else return -1;
+    return 0;
+}
+
+int ab_experiment_check_variance_reduction(const ab_experiment_config *cfg, ab_error *err)
+{
+    if (cfg->cuped && cfg->metric == AB_METRIC_NPS)
+        return ab_error_set(err, 400, "variance_reduction: \"cuped\" adjusts a conversion rate "
+                                      "or revenue per user; it cannot be used with metric "
+                                      "\"nps\" (use \"none\")");
+    return 0;
+}
 
 size_t ab_experiment_definition_diff(const ab_experiment_config *a,
                                      const ab_experiment_config *b,

@@ -58,6 +58,10 @@ typedef struct {
      * "Statistics"); prior_sd 0 = none. Descriptive: it decides nothing,
      * so it is not part of the test definition. */
     double prior_mean, prior_sd;
+    /* variance_reduction (README "Experiments"): 1 = "cuped", the
+     * covariate-adjusted comparison decides (README "Statistics", CUPED);
+     * 0 = "none". Part of the test definition. */
+    int cuped;
     ab_method method;
     double tuning;               /* sequential_tuning */
     ab_correction correction;
@@ -101,6 +105,13 @@ int ab_experiment_check_mde(const ab_experiment_config *cfg, ab_error *err);
 /* cfg->baseline given (not NaN), against the metric and the mde. */
 int ab_experiment_check_baseline(const ab_experiment_config *cfg, ab_error *err);
 int ab_experiment_check_tuning(const ab_experiment_config *cfg, ab_error *err);
+/* variance_reduction against the metric: CUPED adjusts a conversion rate
+ * or revenue per user, not an NPS score (no per-answer covariate sums). */
+int ab_experiment_check_variance_reduction(const ab_experiment_config *cfg, ab_error *err);
+/* The names of variance_reduction: "none", "cuped". */
+const char *ab_variance_reduction_name(int cuped);
+/* 0 with *cuped set, or -1 for an unknown name. */
+int ab_variance_reduction_parse(const char *s, int *cuped);
 
 /* The margin of a guardrail: from 0 to below 1. */
 int ab_guardrail_check_margin(double margin, const char *where, ab_error *err);
@@ -119,9 +130,10 @@ int ab_experiment_same_structure(const ab_experiment_config *a,
                                  const ab_experiment_config *b);
 
 /* The test definition (README "Experiments"): metric, phase, alpha, method,
- * sequential_tuning, correction, mde, baseline, power, guardrails. Once
- * events exist it changes only with "restart_monitoring": true. */
-#define AB_DEFINITION_FIELDS 10
+ * sequential_tuning, correction, mde, baseline, power, guardrails,
+ * variance_reduction. Once events exist it changes only with
+ * "restart_monitoring": true. */
+#define AB_DEFINITION_FIELDS 11
 
 /* Which test-definition fields differ between a and b: fills fields (may
  * be NULL) with their names, the keys of ab_experiment_to_json, in the

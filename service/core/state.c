@@ -13,13 +13,13 @@ _Static_assert(AB_PHASE_COUNT == AB_JOURNEY_PHASES, "a journey cell bit per phas
 
 /* What every state without its own counts reads: never written. */
 static ab_arm_counts zero_arms[AB_MAX_ARMS];
-static double zero_comp[AB_MAX_ARMS];
+static double zero_comp[AB_MAX_ARMS]; /* every compensation array */
 static double zero_journey[AB_MAX_ARMS * AB_JOURNEY_CELLS];
 
 static void point_at_zeros(ab_counts *s)
 {
     s->arms = zero_arms;
-    s->rev_comp = s->rev2_comp = zero_comp;
+    s->rev_comp = s->rev2_comp = s->xy_comp = zero_comp;
     s->journey = zero_journey;
 }
 
@@ -30,7 +30,7 @@ static int has_arms(const ab_counts *s)
 
 static size_t arms_bytes(size_t k)
 {
-    return k * (sizeof(ab_arm_counts) + (2 + AB_JOURNEY_CELLS) * sizeof(double));
+    return k * (sizeof(ab_arm_counts) + (3 + AB_JOURNEY_CELLS) * sizeof(double));
 }
 
 /* The per-arm block, before the first count moves. 0, or -1. */
@@ -43,7 +43,8 @@ static int alloc_arms(ab_counts *s)
     s->arms = (ab_arm_counts *)(void *)b;
     s->rev_comp = (double *)(void *)(b + k * sizeof(ab_arm_counts));
     s->rev2_comp = s->rev_comp + k;
-    s->journey = s->rev2_comp + k;
+    s->xy_comp = s->rev2_comp + k;
+    s->journey = s->xy_comp + k;
     return 0;
 }
 
@@ -79,9 +80,18 @@ static ab_apply_result apply_exposure(ab_counts *s, ab_user *u, uint64_t ukey,
         s->conflicts++;
         return AB_APPLY_CONFLICT;
     }
-    /* The only fallible step, taken before any count moves. */
-    if (!ab_usertable_insert(&s->users, ukey, (uint8_t)ev->variant)) return AB_APPLY_NOMEM;
+    /* The fallible steps, taken before any count moves: room for the
+     * covariate first (it never moves user slots), then the user. */
+    int cov = isfinite(ev->covariate);
+    if (cov && ab_usertable_reserve_covariates(&s->users, 1)) return AB_APPLY_NOMEM;
+    if (!(u = ab_usertable_insert(&s->users, ukey, (uint8_t)ev->variant))) return AB_APPLY_NOMEM;
     ab_arm_counts *a = &s->arms[ev->variant];
+    if (cov) {
+        (void)ab_usertable_set_covariate(&s->users, u, ev->covariate); /* reserved */
+        a->cov_users++;
+        a->cov_x += ev->covariate;
+        a->cov_x2 += ev->covariate * ev->covariate;
+    }
     a->users++;
     a->revenue.n++; /* revenue is per user over all users, buyers or not */
     s->journey[(size_t)ev->variant * AB_JOURNEY_CELLS]++; /* no phase reached yet */
@@ -107,6 +117,7 @@ void ab_state_arm(const ab_counts *s, size_t i, ab_arm_counts *out)
     out->revenue.n = s->arms[i].users;
     out->revenue.sum += s->rev_comp[i];
     out->revenue.sumsq += s->rev2_comp[i];
+    out->cov_xy_revenue += s->xy_comp[i];
     if (out->revenue.sumsq < 0) out->revenue.sumsq = 0; /* rounding below zero */
 }
 
@@ -138,6 +149,10 @@ static ab_apply_result apply_conversion(ab_counts *s, ab_user *u, const ab_event
         /* Every phase the user reached holds its revenue (AOV's ΣMD). */
         for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++)
             if (u->flags & (1u << ph)) a->revenue_at[ph] += v;
+        /* X·Y moves by X·v: the user's total changed by v. */
+        if (a->cov_users > 0)
+            add_compensated(&a->cov_xy_revenue, &s->xy_comp[u->variant],
+                            ab_usertable_covariate(&s->users, u) * v);
         /* The history takes it by the conversion's own ts (README "History"). */
         if ((c = hist(s, ev, u->variant))) {
             c->revenue_sum += v;
@@ -156,6 +171,7 @@ static ab_apply_result apply_conversion(ab_counts *s, ab_user *u, const ab_event
         cells[old | bit]++;
         u->flags |= (uint8_t)bit;
         a->conversions[ev->phase]++;
+        a->cov_xy[ev->phase] += ab_usertable_covariate(&s->users, u); /* Y = 1 */
         /* Its revenue so far, this event's value included, joins the phase. */
         a->revenue_at[ev->phase] += ab_usertable_revenue(&s->users, u);
         if ((c = hist(s, ev, u->variant))) c->conversions[ev->phase]++;
@@ -273,6 +289,25 @@ int ab_state_reserve(ab_counts *s, size_t users, size_t ids, size_t revenue)
     s->held_users += users;
     s->held_ids += ids;
     s->held_revenue += revenue;
+    return 0;
+}
+
+size_t ab_state_covariates_cost(const ab_counts *s, size_t revenue)
+{
+    if (s->users.covariate) return 0;
+    if (revenue > SIZE_MAX - s->held_revenue) return SIZE_MAX;
+    return ab_usertable_covariates_cost(&s->users, s->held_revenue + revenue);
+}
+
+int ab_state_reserve_covariates(ab_counts *s)
+{
+    return ab_usertable_reserve_covariates(&s->users, 0);
+}
+
+int ab_state_has_covariates(const ab_counts *s)
+{
+    for (size_t i = 0; i < s->k; i++)
+        if (s->arms[i].cov_users > 0) return 1;
     return 0;
 }
 

@@ -26,6 +26,9 @@ typedef struct {
      * huge value must give back exactly what it took (read the sums with
      * ab_state_arm). k each, in the same block as arms. */
     double *rev_comp, *rev2_comp;
+    /* The same for arms[].cov_xy_revenue, which refunds move down as
+     * purchases move it up. */
+    double *xy_comp;
     /* Users per combination of phases reached (README "Statistics",
      * journey steps): journey[i * AB_JOURNEY_CELLS + mask] counts arm i's
      * users whose conversions reached exactly the phases of mask (bit p =
@@ -79,7 +82,8 @@ ab_apply_result ab_state_apply(ab_counts *s, const ab_event *ev);
  * computed (replay computes it early to prefetch the user's slot). */
 ab_apply_result ab_state_apply_keyed(ab_counts *s, const ab_event *ev, uint64_t ukey);
 /* Reservations: room for up to `users` new users, `ids` new idempotency
- * ids and `revenue` first revenue values, on top of every earlier
+ * ids and `revenue` per-user slots (a user's first revenue value, or a new
+ * user's covariate: README "Events"), on top of every earlier
  * reservation not yet released. Once it returned 0, applying events that
  * need no more than that cannot return AB_APPLY_NOMEM. The history's day
  * blocks are not reserved: an event of a new UTC day allocates one while
@@ -95,6 +99,17 @@ ab_apply_result ab_state_apply_keyed(ab_counts *s, const ab_event *ev, uint64_t 
  * even of nothing, gives the state its own writable counts. */
 size_t ab_state_reserve_cost(const ab_counts *s, size_t users, size_t ids, size_t revenue);
 int ab_state_reserve(ab_counts *s, size_t users, size_t ids, size_t revenue);
+/* Room for covariates: the per-user covariate array exists afterwards (it
+ * is made on the first covariate; slots come from ab_state_reserve's
+ * revenue). Call it before ab_state_reserve for events carrying a
+ * covariate. ab_state_covariates_cost: the bytes that would allocate with
+ * `revenue` more slots reserved (an upper bound, on top of
+ * ab_state_reserve_cost), 0 when it exists, SIZE_MAX when it cannot. ab_state_reserve_covariates: 0,
+ * or -1 when out of memory (counts unchanged). */
+size_t ab_state_covariates_cost(const ab_counts *s, size_t revenue);
+int ab_state_reserve_covariates(ab_counts *s);
+/* Whether any user's deciding exposure carried a covariate. */
+int ab_state_has_covariates(const ab_counts *s);
 /* Gives back a reservation (after its events were applied, or when they
  * never will be). Amounts beyond what is held are clamped. */
 void ab_state_release(ab_counts *s, size_t users, size_t ids, size_t revenue);

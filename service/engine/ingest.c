@@ -125,7 +125,7 @@ static int reserve(ab_ingest *in, ab_pending *p)
     for (size_t i = 0, j; i < n; i = j) {
         ab_live *e = ev[i].exp;
         ab_reservation r = {e, 0, 0, 0};
-        size_t cost, before, days = 0;
+        size_t cost, before, days = 0, covs = 0;
         int64_t day = INT64_MIN;
         for (j = i; j < n && ev[j].exp == e; j++) {
             int64_t d = ab_floor_div(ev[j].ts_ms, AB_DAY_MS);
@@ -133,11 +133,18 @@ static int reserve(ab_ingest *in, ab_pending *p)
             r.ids += ev[j].id != NULL;
             r.revenue += ev[j].type == AB_EVENT_CONVERSION && isfinite(ev[j].value) &&
                          ev[j].value != 0.0;
+            /* A new user's covariate takes a per-user slot too. */
+            covs += ev[j].type == AB_EVENT_EXPOSURE && isfinite(ev[j].covariate);
             /* A backfill over many days adds a history block a day: a
              * bound that is exact for events in ts order. */
             if (d != day) days += !ab_history_has_day(&e->state.history, day = d);
         }
+        r.revenue += covs;
         cost = ab_state_reserve_cost(&e->state, r.users, r.ids, r.revenue);
+        if (covs && cost != SIZE_MAX) {
+            size_t more = ab_state_covariates_cost(&e->state, r.revenue);
+            cost = more > SIZE_MAX - cost ? SIZE_MAX : cost + more;
+        }
         if (cost != SIZE_MAX && days) {
             size_t per = ab_history_day_bytes(e->state.k);
             cost = days > (SIZE_MAX - cost) / per ? SIZE_MAX : cost + days * per;
@@ -147,7 +154,8 @@ static int reserve(ab_ingest *in, ab_pending *p)
             goto refuse;
         }
         before = ab_state_bytes(&e->state);
-        if (ab_state_reserve(&e->state, r.users, r.ids, r.revenue)) {
+        if ((covs && ab_state_reserve_covariates(&e->state)) ||
+            ab_state_reserve(&e->state, r.users, r.ids, r.revenue)) {
             mem->state += ab_state_bytes(&e->state) - before;
             why = "out of memory reserving room to count these events";
             goto refuse;

@@ -13,7 +13,8 @@
 static const char *const body_keys[] = {
     "id", "description", "phase", "variants", "factors", "weights", "metric",
     "alpha", "power", "mde", "baseline", "method", "sequential_tuning",
-    "correction", "min_days", "min_users", "guardrails", "webhook", "prior", NULL,
+    "correction", "min_days", "min_users", "guardrails", "webhook", "prior",
+    "variance_reduction", NULL,
 };
 static const char *const prior_keys[] = {"mean", "sd", NULL};
 static const char *const factor_keys[] = {"name", "levels", NULL};
@@ -400,6 +401,13 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
                             "correction: unknown correction \"%.*s\" (holm, bonferroni, bh "
                             "or none)",
                             ab_jin_quote_len(s, 64), s);
+
+    if (read_word(body, "variance_reduction", &s, err)) return -1;
+    if (s && ab_variance_reduction_parse(s, &cfg->cuped))
+        return ab_error_set(err, 400,
+                            "variance_reduction: unknown \"%.*s\" (none or cuped)",
+                            ab_jin_quote_len(s, 64), s);
+    if (ab_experiment_check_variance_reduction(cfg, err)) return -1;
 
     if (parse_guardrails(json_object_get(body, "guardrails"), cfg, err)) return -1;
     if (ab_prior_parse(json_object_get(body, "prior"), &cfg->prior_mean, &cfg->prior_sd, err))

@@ -92,6 +92,7 @@ json_t *ab_experiment_to_json(const ab_experiment_config *cfg)
         put(o, "method", json_string(ab_method_name(cfg->method))) ||
         put(o, "sequential_tuning", number_json(cfg->tuning)) ||
         put(o, "correction", json_string(ab_correction_name(cfg->correction))) ||
+        put(o, "variance_reduction", json_string(ab_variance_reduction_name(cfg->cuped))) ||
         put(o, "min_days", number_json(cfg->min_days)) ||
         put(o, "min_users", number_json(cfg->min_users)) ||
         put(o, "guardrails", guardrails_json(cfg)) ||

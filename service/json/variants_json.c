@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "json/cuped_json.h"
 #include "json/jsonout.h"
 
 /* Phases shown for an arm: those asked for, and the goal phase when it is
@@ -196,7 +197,11 @@ static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
     if (nps && ab_jset(o, "nps", nps_json(&r->nps))) goto fail;
     if (!control) {
         if (!(vs = json_object())) goto fail;
-        const ab_seq_result *now_conv = opts->metric == AB_METRIC_CONVERSION ? v->seq_now : NULL;
+        /* The instantaneous figures go beside the running ones: in the
+         * CUPED block when it decides (README "Results and decision"). */
+        int cuped = ab_cuped_json_decides(opts, r);
+        const ab_seq_result *now_conv =
+            opts->metric == AB_METRIC_CONVERSION && !cuped ? v->seq_now : NULL;
         for (unsigned ph = 0; ph < AB_PHASE_COUNT; ph++)
             if (phase_shown(opts, ph) &&
                 ab_jset(vs, ab_phase_name((ab_phase)ph),
@@ -204,14 +209,14 @@ static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
                 goto fail;
         if (revenue && ab_jset(vs, "revenue",
                                revenue_vs_json(&r->revenue_vs, &r->revenue_lift,
-                                               opts->metric == AB_METRIC_REVENUE ? v->seq_now
-                                                                                 : NULL)))
+                                               opts->metric == AB_METRIC_REVENUE && !cuped
+                                                   ? v->seq_now : NULL)))
             goto fail;
         if (nps && ab_jset(vs, "nps", nps_vs_json(&r->nps_vs, opts->metric == AB_METRIC_NPS
                                                                   ? v->seq_now : NULL)))
             goto fail;
         if (revenue && opts->aov && ab_jset(vs, "aov", aov_vs_json(&r->aov_vs))) goto fail;
-        if (set_prior(vs, opts, r)) goto fail;
+        if (set_prior(vs, opts, r) || ab_cuped_json_set(vs, opts, r, v->seq_now)) goto fail;
         if (ab_jset(o, "vs_control", vs)) {
             vs = NULL;
             goto fail;

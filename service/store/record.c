@@ -6,7 +6,7 @@
 
 #include "store/store_counter.h"
 
-enum { F_VALUE = 1, F_SCORE = 2, F_ID = 4 };
+enum { F_VALUE = 1, F_SCORE = 2, F_ID = 4, F_COVARIATE = 8 };
 
 static uint64_t row_checksum(const unsigned char *body, size_t len, uint64_t nev)
 {
@@ -30,7 +30,8 @@ size_t ab_record_size(const ab_event *ev)
     if (ev->user_len == 0 || ev->user_len > AB_RECORD_USER_MAX ||
         (ev->id && (ev->id_len == 0 || ev->id_len > AB_RECORD_ID_MAX)))
         return 0;
-    return 12 + (isfinite(ev->value) ? 8 : 0) + (ev->score >= 0 ? 1 : 0) + 2 + ev->user_len +
+    return 12 + (isfinite(ev->value) ? 8 : 0) + (isfinite(ev->covariate) ? 8 : 0) +
+           (ev->score >= 0 ? 1 : 0) + 2 + ev->user_len +
            (ev->id ? 1 + ev->id_len : 0);
 }
 
@@ -38,7 +39,7 @@ unsigned char *ab_record_encode(unsigned char *p, const ab_event *ev)
 {
     uint64_t bits;
     int flags = (isfinite(ev->value) ? F_VALUE : 0) | (ev->score >= 0 ? F_SCORE : 0) |
-                (ev->id ? F_ID : 0);
+                (ev->id ? F_ID : 0) | (isfinite(ev->covariate) ? F_COVARIATE : 0);
     *p++ = (unsigned char)ev->type;
     *p++ = (unsigned char)ev->phase;
     *p++ = (unsigned char)(signed char)ev->variant;
@@ -47,6 +48,11 @@ unsigned char *ab_record_encode(unsigned char *p, const ab_event *ev)
     p += 8;
     if (flags & F_VALUE) {
         memcpy(&bits, &ev->value, 8);
+        put_u64(p, bits);
+        p += 8;
+    }
+    if (flags & F_COVARIATE) {
+        memcpy(&bits, &ev->covariate, 8);
         put_u64(p, bits);
         p += 8;
     }
@@ -83,6 +89,14 @@ int ab_record_decode(const unsigned char **pp, const unsigned char *end, ab_even
         if (end - p < 8) return -1;
         bits = get_u64(p);
         memcpy(&ev->value, &bits, 8);
+        p += 8;
+    }
+    ev->covariate = NAN;
+    if (flags & F_COVARIATE) {
+        if (end - p < 8) return -1;
+        bits = get_u64(p);
+        memcpy(&ev->covariate, &bits, 8);
+        if (!isfinite(ev->covariate)) return -1;
         p += 8;
     }
     if (flags & F_SCORE) {

@@ -9,9 +9,12 @@
 #include "core/event.h"
 
 /* Event record, little-endian, events back to back in a row's blob:
- *   u8 type | u8 phase | i8 variant (-1: none) | u8 flags (1 value, 2 score, 4 id)
- *   i64 ts_ms | [f64 value] | [u8 score] | u16 user_len, user | [u8 id_len, id]
- * Every field the event had is kept; replay decodes without JSON.
+ *   u8 type | u8 phase | i8 variant (-1: none) |
+ *   u8 flags (1 value, 2 score, 4 id, 8 covariate) |
+ *   i64 ts_ms | [f64 value] | [f64 covariate] | [u8 score] | u16 user_len, user |
+ *   [u8 id_len, id]
+ * Every field the event had is kept; replay decodes without JSON. Records
+ * written before covariates existed never have flag 8 and read as before.
  *
  * A row (format 4) begins with a header: 0xff 'a' 'b' '1' | u32 events |
  * u64 checksum of the events' bytes (seeded with the count). A row

@@ -123,6 +123,10 @@ static void check_one(const run *r, const ab_ts_window *w)
         if (e->type == AB_EVENT_CONVERSION ? !(isnan(e->value) || isfinite(e->value))
                                            : !isnan(e->value))
             __builtin_trap();
+        if (e->type == AB_EVENT_EXPOSURE
+                ? !(isnan(e->covariate) || fabs(e->covariate) <= AB_EVENT_COVARIATE_MAX)
+                : !isnan(e->covariate))
+            __builtin_trap();
         if (e->ts_ms < AB_TS_MIN_MS || e->ts_ms < w->earliest_ms ||
             e->ts_ms > w->now_ms + AB_TS_AHEAD_MS)
             __builtin_trap();
@@ -155,6 +159,7 @@ static void check_same(const run *a, const run *b)
         const ab_event *e = &x->events[i], *f = &y->events[i];
         if (e->exp != f->exp || e->type != f->type || e->phase != f->phase ||
             e->variant != f->variant || !same_double(e->value, f->value) ||
+            !same_double(e->covariate, f->covariate) ||
             e->score != f->score || e->ts_ms != f->ts_ms || e->user_len != f->user_len ||
             memcmp(e->user, f->user, e->user_len) || e->id_len != f->id_len ||
             !e->id != !f->id || (e->id && memcmp(e->id, f->id, e->id_len)))

@@ -24,8 +24,8 @@ out=build/fuzz
 # What the harnesses reach: the parsers, the analysis and the statistics.
 # Nothing that needs libevent or SQLite, so one link line fits all three.
 service="arena error utf8 event_parse event_scan event_json event event_schema timefmt experiment
-         experiment_json experiment_render defaults jsonin phase analysis analyze_json
-         sample_size_json jsonout variants_json verdict webhook_url"
+         experiment_json experiment_render defaults jsonin phase analysis cuped_compare analyze_json
+         sample_size_json jsonout variants_json cuped_json verdict webhook_url"
 
 # ---- the compiler ---------------------------------------------------------
 

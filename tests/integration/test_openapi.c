@@ -1029,9 +1029,10 @@ static json_t *ts_of(long long ms, int i)
 
 /* n users per variant over the last two days; pct[v] % of variant v's
  * users convert at phase (with a value when revenue), every fifth also at
- * consideration ("research"), every third answers NPS when nps. */
+ * consideration ("research"), every third answers NPS when nps; with
+ * covariate, most exposures carry one (CUPED). */
 static void simulate(const char *exp, const char *const *variants, size_t k, int n,
-                     const int *pct, const char *phase, int revenue, int nps)
+                     const int *pct, const char *phase, int revenue, int nps, int covariate)
 {
     long long base = now_ms() - 2LL * 86400000;
     for (int i = 0; i < n * (int)k; i++) {
@@ -1039,8 +1040,11 @@ static void simulate(const char *exp, const char *const *variants, size_t k, int
         char user[80];
         long long ts = base + (long long)i * 60000;
         snprintf(user, sizeof user, "%s-u%d", exp, i);
-        add_event(json_pack("{s:s,s:s,s:s,s:s,s:o}", "experiment", exp, "type", "exposure",
-                            "user", user, "variant", variants[v], "ts", ts_of(ts, i)));
+        json_t *x = json_pack("{s:s,s:s,s:s,s:s,s:o}", "experiment", exp, "type", "exposure",
+                              "user", user, "variant", variants[v], "ts", ts_of(ts, i));
+        if (covariate && i % 9)
+            json_object_set_new(x, "covariate", json_real(20.0 + (i % 13) * 1.5));
+        add_event(x);
         if ((i / (int)k) % 100 < pct[v]) {
             json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:o}", "experiment", exp, "type",
                                   "conversion", "user", user, "phase", phase, "ts",
@@ -1083,7 +1087,7 @@ static void test_put(void)
             "\"metric\": \"conversion\", \"alpha\": 0.05, \"power\": 0.8, \"mde\": 0.1, "
             "\"baseline\": null, \"method\": \"sequential\", \"sequential_tuning\": 5000, "
             "\"correction\": \"holm\", \"min_days\": 0, \"min_users\": 20, \"guardrails\": null, "
-            "\"webhook\": null, \"restart_monitoring\": false}",
+            "\"webhook\": null, \"variance_reduction\": \"none\", \"restart_monitoring\": false}",
             NULL, 201, VALID);
     CHECK(r.json && is_str(json_object_get(r.json, "phase"), "decision"));
     td_free(&r);
@@ -1103,7 +1107,7 @@ static void test_put(void)
          201, VALID);
     call(&D, "PUT", EXP, "/v1/experiments/price-test",
          "{\"variants\": [\"control\", \"premium\"], \"metric\": \"revenue\", \"min_days\": 0, "
-         "\"min_users\": 10, \"guardrails\": [{\"metric\": \"conversion\", \"phase\": \"aankoop\", "
+         "\"variance_reduction\": \"cuped\", \"min_users\": 10, \"guardrails\": [{\"metric\": \"conversion\", \"phase\": \"aankoop\", "
          "\"margin\": 0.02}, {\"metric\": \"nps\"}]}",
          201, VALID);
     call(&D, "PUT", EXP, "/v1/experiments/survey",
@@ -1188,10 +1192,10 @@ static void test_events(void)
     size_t n;
 
     BATCH = json_array();
-    simulate("checkout-cta", CTA, 2, 150, cta_pct, "decision", 1, 0);
-    simulate("price-test", PRICE, 2, 120, price_pct, "koop", 1, 1);
-    simulate("survey", SURVEY, 3, 60, survey_pct, "purchase", 0, 1);
-    simulate("hero", HERO, 6, 40, hero_pct, "beslissing", 0, 0);
+    simulate("checkout-cta", CTA, 2, 150, cta_pct, "decision", 1, 0, 0);
+    simulate("price-test", PRICE, 2, 120, price_pct, "koop", 1, 1, 1);
+    simulate("survey", SURVEY, 3, 60, survey_pct, "purchase", 0, 1, 0);
+    simulate("hero", HERO, 6, 40, hero_pct, "beslissing", 0, 0, 0);
 
     /* One object with every field; sent again it is a duplicate. */
     rfc3339(now_ms() - 3600000, buf, sizeof buf);

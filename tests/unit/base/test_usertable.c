@@ -377,6 +377,71 @@ static void check_reserve_costs(void)
     ab_usertable_free(&t);
 }
 
+/* Covariates: none kept until the first (a table without them costs what
+ * it did), then one beside every per-user slot, 0 for users without one;
+ * the costs are what reserving allocates, and reserved room is used
+ * without allocating. */
+static void check_covariates(void)
+{
+    ab_usertable t;
+    double old;
+    ab_usertable_init(&t);
+    ab_user *a = ab_usertable_insert(&t, 101, 0);
+    CHECK_INT(ab_usertable_add_revenue(&t, a, 7.0, &old), 0);
+    CHECK(t.covariate == NULL);
+    CHECK(ab_usertable_covariate(&t, a) == 0.0);
+    size_t before = ab_usertable_bytes(&t);
+    CHECK_INT(before, t.cap * sizeof(ab_user) + (size_t)t.revenue_cap * sizeof(double));
+    size_t cost = ab_usertable_covariates_cost(&t, 1);
+    CHECK_INT(cost, (size_t)t.revenue_cap * sizeof(double)); /* room enough: the array only */
+    CHECK_INT(ab_usertable_reserve_covariates(&t, 1), 0);
+    CHECK_INT(ab_usertable_bytes(&t) - before, cost);
+    CHECK_INT(ab_usertable_covariates_cost(&t, 1), 0);
+    a = ab_usertable_find(&t, 101);
+    CHECK(a && ab_usertable_covariate(&t, a) == 0.0); /* sent none */
+    CHECK(a && ab_usertable_revenue(&t, a) == 7.0);
+    CHECK_INT(ab_usertable_set_covariate(&t, a, 3.0), -1); /* has a slot already */
+    ab_user *b = ab_usertable_insert(&t, 202, 1);
+    CHECK_INT(ab_usertable_set_covariate(&t, b, -2.5), 0);
+    CHECK(ab_usertable_covariate(&t, b) == -2.5 && ab_usertable_revenue(&t, b) == 0.0);
+    CHECK_INT(ab_usertable_add_revenue(&t, b, 4.0, &old), 0);
+    CHECK(old == 0.0 && ab_usertable_revenue(&t, b) == 4.0 && ab_usertable_covariate(&t, b) == -2.5);
+    /* Growth moves both arrays: a thousand more users with covariates. */
+    size_t grow = ab_usertable_revenue_cost(&t, 1000);
+    size_t slots_before = (size_t)t.revenue_cap;
+    CHECK(grow > 0);
+    CHECK_INT(ab_usertable_reserve_revenue(&t, 1000), 0);
+    CHECK_INT(grow, (size_t)t.revenue_cap * 2 * sizeof(double));
+    CHECK(t.revenue_cap > slots_before);
+    int bad = 0;
+    for (uint64_t k = 1000; k < 2000; k++) {
+        ab_user *u = ab_usertable_find(&t, k);
+        if (u) continue;
+        u = ab_usertable_insert(&t, k, 0);
+        size_t slots = (size_t)t.revenue_cap;
+        if (!u || ab_usertable_set_covariate(&t, u, (double)k)) bad++;
+        if ((size_t)t.revenue_cap != slots) bad++; /* reserved: no growth */
+    }
+    CHECK_INT(bad, 0);
+    int wrong = 0;
+    for (uint64_t k = 1000; k < 2000; k++) {
+        ab_user *u = ab_usertable_find(&t, k);
+        if (!u || ab_usertable_covariate(&t, u) != (double)k) wrong++;
+    }
+    CHECK_INT(wrong, 0);
+    CHECK(ab_usertable_covariate(&t, ab_usertable_find(&t, 202)) == -2.5);
+    ab_usertable_free(&t);
+    CHECK(t.covariate == NULL);
+
+    /* An empty table: the first covariate makes both arrays. */
+    ab_usertable_init(&t);
+    cost = ab_usertable_covariates_cost(&t, 0);
+    CHECK_INT(cost, 2 * 16 * sizeof(double));
+    CHECK_INT(ab_usertable_reserve_covariates(&t, 0), 0);
+    CHECK_INT(ab_usertable_bytes(&t), cost);
+    ab_usertable_free(&t);
+}
+
 int main(void)
 {
     ab_stats_init();
@@ -387,6 +452,7 @@ int main(void)
     check_patterned_keys();
     check_reserve();
     check_revenue();
+    check_covariates();
     check_keyset();
     check_reserve_costs();
     return TEST_DONE("test_usertable");

@@ -13,9 +13,10 @@
 static const char *const all_keys[] = {
     "description", "phase", "variants", "factors", "weights", "metric",
     "alpha", "power", "mde", "baseline", "method", "sequential_tuning",
-    "correction", "min_days", "min_users", "guardrails", "webhook", "prior", NULL,
+    "correction", "min_days", "min_users", "guardrails", "webhook", "prior",
+    "variance_reduction", NULL,
 };
-#define ALL_KEYS 18
+#define ALL_KEYS 19
 
 /* Parses JSON text (any value) as the body of experiment "exp-1". */
 static int parse_text(const char *text, ab_experiment_config *cfg, ab_error *err)
@@ -1031,6 +1032,9 @@ static void test_definition_diff(void)
     expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"baseline\": 0.05}", "baseline");
     expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"power\": 0.9}", "power");
     expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"guardrails\": []}", "guardrails");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"variance_reduction\": \"cuped\"}",
+                "variance_reduction");
+    expect_diff(base, "{\"variants\": [\"a\", \"b\"], \"variance_reduction\": \"none\"}", "");
     /* All of them, in the order of SPEC section 3. */
     expect_diff(base,
                 "{\"variants\": [\"a\", \"b\"], \"metric\": \"nps\", \"phase\": \"advocacy\","
@@ -1258,9 +1262,55 @@ static void test_out_of_memory(void)
     json_decref(body);
 }
 
+/* variance_reduction (README "Experiments"): none (default, null) or cuped
+ * in any case; GET renders it and a PUT of that reads the same; anything
+ * else, and cuped with metric nps, is refused. */
+static void test_variance_reduction(void)
+{
+    ab_experiment_config cfg;
+    json_t *j;
+    if (!expect_ok("{\"variants\": [\"a\", \"b\"]}", &cfg)) {
+        CHECK_INT(cfg.cuped, 0);
+        j = ab_experiment_to_json(&cfg);
+        CHECK(j && !strcmp(json_string_value(json_object_get(j, "variance_reduction")), "none"));
+        json_decref(j);
+        ab_experiment_free(&cfg);
+    }
+    if (!expect_ok("{\"variants\": [\"a\", \"b\"], \"variance_reduction\": null}", &cfg)) {
+        CHECK_INT(cfg.cuped, 0);
+        ab_experiment_free(&cfg);
+    }
+    if (!expect_ok("{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\", "
+                   "\"variance_reduction\": \"CUPED\"}", &cfg)) {
+        CHECK_INT(cfg.cuped, 1);
+        j = ab_experiment_to_json(&cfg);
+        CHECK(j && !strcmp(json_string_value(json_object_get(j, "variance_reduction")), "cuped"));
+        ab_experiment_config back;
+        char *text = json_dumps(j, JSON_COMPACT);
+        if (text && !expect_ok(text, &back)) {
+            CHECK_INT(back.cuped, 1);
+            CHECK_INT(ab_experiment_definition_diff(&cfg, &back, NULL), 0);
+            ab_experiment_free(&back);
+        }
+        free(text);
+        json_decref(j);
+        ab_experiment_free(&cfg);
+    }
+    expect_bad("{\"variants\": [\"a\", \"b\"], \"variance_reduction\": \"cupid\"}",
+               "variance_reduction");
+    expect_bad("{\"variants\": [\"a\", \"b\"], \"variance_reduction\": true}",
+               "variance_reduction");
+    expect_bad("{\"variants\": [\"a\", \"b\"], \"variance_reduction\": 1}",
+               "variance_reduction");
+    expect_bad("{\"variants\": [\"a\", \"b\"], \"metric\": \"nps\", "
+               "\"variance_reduction\": \"cuped\"}",
+               "variance_reduction");
+}
+
 int main(void)
 {
     ab_stats_init();
+    test_variance_reduction();
     test_id();
     test_defaults();
     test_valid_fields();

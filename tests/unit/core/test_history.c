@@ -26,6 +26,7 @@ static ab_event ev_of(ab_event_type type, const char *user, int64_t ts)
     ev.phase = AB_PHASE_DECISION;
     ev.variant = -1;
     ev.value = NAN;
+    ev.covariate = NAN;
     ev.score = -1;
     ev.ts_ms = ts;
     ev.user = user;

@@ -11,7 +11,7 @@
 
 /* One arm's block of counts: its ab_arm_counts, two compensation sums of
  * revenue and its journey cells (state.h). */
-#define ARM_BYTES (sizeof(ab_arm_counts) + (2 + AB_JOURNEY_CELLS) * sizeof(double))
+#define ARM_BYTES (sizeof(ab_arm_counts) + (3 + AB_JOURNEY_CELLS) * sizeof(double))
 
 /* ---- Event builders --------------------------------------------------------
  * Events as the parser would hand them over; user and id point at literals. */
@@ -24,6 +24,7 @@ static ab_event base(ab_event_type type, const char *user)
     ev.phase = AB_PHASE_DECISION;
     ev.variant = -1;
     ev.value = NAN;
+    ev.covariate = NAN;
     ev.score = -1;
     ev.ts_ms = 1700000000000;
     ev.user = user;

@@ -20,6 +20,7 @@ static ab_event base(ab_event_type type, const char *user)
     ev.phase = AB_PHASE_DECISION;
     ev.variant = -1;
     ev.value = NAN;
+    ev.covariate = NAN;
     ev.score = -1;
     ev.ts_ms = 1700000000000;
     ev.user = user;

@@ -101,6 +101,7 @@ static ab_pending *request(ab_live *e, heard *h, int seq, const char *prefix, si
         ev->phase = AB_PHASE_DECISION;
         ev->variant = (int)(i % 2);
         ev->value = NAN;
+        ev->covariate = NAN;
         ev->score = -1;
         ev->ts_ms = 1700000000000 + (int64_t)i;
         ev->user = copy;

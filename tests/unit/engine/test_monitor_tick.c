@@ -63,6 +63,7 @@ static void feed(ab_live *e, int v, int users, int conversions, const char *tag)
         ev.phase = AB_PHASE_DECISION;
         ev.variant = v;
         ev.value = NAN;
+        ev.covariate = NAN;
         ev.score = -1;
         ev.ts_ms = now_ms - 60000;
         ev.user = user;

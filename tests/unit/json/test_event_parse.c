@@ -158,6 +158,25 @@ static void test_single_object(void)
         CHECK_INT(batch.events[0].phase, AB_PHASE_CONSIDERATION);
         CHECK(isnan(batch.events[0].value));
     }
+    /* An exposure's covariate: integer, real, negative, 0, the largest; null
+     * counts as absent. */
+    CHECK_INT(parse("{\"experiment\":\"checkout-cta\",\"user\":\"x\",\"type\":\"exposure\","
+                    "\"variant\":\"control\",\"covariate\":42.5}"), 0);
+    if (batch.n == 1) CHECK(batch.events[0].covariate == 42.5);
+    CHECK_INT(parse("{\"experiment\":\"checkout-cta\",\"user\":\"x\",\"type\":\"exposure\","
+                    "\"variant\":\"control\",\"covariate\":-7}"), 0);
+    if (batch.n == 1) CHECK(batch.events[0].covariate == -7.0);
+    CHECK_INT(parse("{\"experiment\":\"checkout-cta\",\"user\":\"x\",\"type\":\"exposure\","
+                    "\"variant\":\"control\",\"covariate\":0}"), 0);
+    if (batch.n == 1) CHECK(batch.events[0].covariate == 0.0);
+    CHECK_INT(parse("{\"experiment\":\"checkout-cta\",\"user\":\"x\",\"type\":\"exposure\","
+                    "\"variant\":\"control\",\"covariate\":1e20}"), 0);
+    if (batch.n == 1) CHECK(batch.events[0].covariate == 1e20);
+    CHECK_INT(parse("{\"experiment\":\"checkout-cta\",\"user\":\"x\",\"type\":\"exposure\","
+                    "\"variant\":\"control\",\"covariate\":null}"), 0);
+    if (batch.n == 1) CHECK(isnan(batch.events[0].covariate));
+    CHECK_INT(parse("{\"experiment\":\"checkout-cta\",\"user\":\"x\",\"type\":\"conversion\"}"), 0);
+    if (batch.n == 1) CHECK(isnan(batch.events[0].covariate));
     /* Integer, zero and negative (refund) values are finite numbers. */
     CHECK_INT(parse("{\"experiment\":\"checkout-cta\",\"user\":\"x\",\"type\":\"conversion\",\"value\":60}"), 0);
     if (batch.n == 1) CHECK(batch.events[0].value == 60.0);
@@ -434,6 +453,14 @@ static const bad_case bad_cases[] = {
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"phase\":\"\"}", "is not a journey phase"},
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"phase\":2}", "\"phase\""},
     {"{" E "\"user\":\"u\",\"type\":\"exposure\",\"variant\":\"control\",\"phase\":\"decision \"}", "is not a journey phase"},
+    /* covariate: exposures only, a finite number within 1e20 */
+    {"{" E "\"user\":\"u\",\"type\":\"exposure\",\"variant\":\"control\",\"covariate\":\"3\"}", "\"covariate\""},
+    {"{" E "\"user\":\"u\",\"type\":\"exposure\",\"variant\":\"control\",\"covariate\":true}", "\"covariate\""},
+    {"{" E "\"user\":\"u\",\"type\":\"exposure\",\"variant\":\"control\",\"covariate\":[1]}", "\"covariate\""},
+    {"{" E "\"user\":\"u\",\"type\":\"exposure\",\"variant\":\"control\",\"covariate\":2e20}", "\"covariate\""},
+    {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"covariate\":1}", "only allowed on exposures"},
+    {"{" E "\"user\":\"u\",\"type\":\"nps\",\"score\":5,\"covariate\":1}", "only allowed on exposures"},
+    {"{" E "\"user\":\"u\",\"type\":\"exposure\",\"variant\":\"control\",\"Covariate\":1}", "unknown key"},
     /* value */
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"value\":\"59.90\"}", "\"value\""},
     {"{" E "\"user\":\"u\",\"type\":\"conversion\",\"value\":true}", "\"value\""},
@@ -1200,9 +1227,9 @@ static void describe(sbuf *out, int rc)
     }
     for (size_t i = 0; rc == 0 && i < batch.n; i++) {
         const ab_event *e = &batch.events[i];
-        snprintf(line, sizeof line, "\n  %s t%d p%d v%d %a s%d ts%lld u[%zu]%.*s id[%zu]%.*s",
+        snprintf(line, sizeof line, "\n  %s t%d p%d v%d %a c%a s%d ts%lld u[%zu]%.*s id[%zu]%.*s",
                  e->exp == &cta ? "cta" : e->exp == &other ? "other" : "?", e->type, e->phase,
-                 e->variant, e->value, e->score, (long long)e->ts_ms, e->user_len,
+                 e->variant, e->value, e->covariate, e->score, (long long)e->ts_ms, e->user_len,
                  (int)e->user_len, e->user, e->id_len, (int)e->id_len, e->id ? e->id : "");
         sb_add(out, line);
     }
@@ -1217,6 +1244,7 @@ static void test_differential(void)
         "{\"experiment\":\"checkout-cta\",\"user\":\"u-1842\",\"type\":\"conversion\",\"value\":59.90,\"ts\":1795341600000}",
         "{\"experiment\":\"landing.v2\",\"user\":\"J\xc3\xbcrgen\",\"type\":\"nps\",\"score\":9,\"phase\":\"Aankoop\"}",
         "[" EXPO("u1", "control") ",{\"experiment\":\"checkout-cta\",\"user\":\"u1\",\"type\":\"conversion\",\"value\":-1e3}]",
+        "{\"experiment\":\"checkout-cta\",\"variant\":\"control\",\"user\":\"u9\",\"type\":\"exposure\",\"covariate\":12.75}",
         EXPO("u1", "control") "\n\n{\"experiment\":\"checkout-cta\",\"user\":\"u1\",\"type\":\"nps\",\"score\":10}\r\n",
         "[{\"experiment\":\"old-test\",\"user\":\"u\",\"type\":\"exposure\",\"variant\":\"a\"}, {}, 5]",
         "{\"experiment\":\"checkout-cta\",\"user\":\"u\",\"type\":\"conversion\",\"id\":null,\"ts\":\"2024-02-29 23:59:59.5+01:00\"}",

@@ -169,6 +169,7 @@ static ab_event event(ab_event_type type, const char *user, int variant, int64_t
     e.phase = AB_PHASE_DECISION;
     e.variant = variant;
     e.value = NAN;
+    e.covariate = NAN;
     e.score = -1;
     e.ts_ms = ts;
     e.user = user;
