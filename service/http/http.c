@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/utf8.h"
+#include "json/dump.h"
 
 static ab_http_reply_hook reply_hook;
 static void *reply_hook_arg;
@@ -114,17 +115,9 @@ void ab_http_owned(struct evhttp_request *req, int code, const char *type, char 
 
 char *ab_http_json_text(json_t *body, size_t *len)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-    size_t n = text ? strlen(text) : 0;
-    char *line = text ? realloc(text, n + 2) : NULL;
+    /* jansson's compact text at 15 digits, and a newline (json/dump.h). */
+    char *line = body ? ab_json_dump(body, "\n", len) : NULL;
     json_decref(body);
-    if (!line) {
-        free(text);
-        return NULL;
-    }
-    line[n] = '\n';
-    line[n + 1] = '\0';
-    *len = n + 1;
     return line;
 }
 
