@@ -461,13 +461,10 @@ static void put(const td_daemon *d, const char *id, const char *body)
     td_free(&r);
 }
 
-static unsigned long long rng = 88172645463325252ULL;
+static uint64_t rng = 88172645463325252ULL;
 static double uniform(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
+    return test_uniform(&rng);
 }
 
 typedef struct {

@@ -29,13 +29,10 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static unsigned long long rng = 0x9E3779B97F4A7C15ULL;
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 static double uniform(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
+    return test_uniform(&rng);
 }
 
 static void expect_status(td_response *r, int status, const char *what)

@@ -1,6 +1,9 @@
 /* live.c (tests) — see live.h. */
 #include "live.h"
 
+#include <math.h>
+#include <string.h>
+
 #include "json/experiment_json.h"
 #include "json/jsonin.h"
 #include "test.h"
@@ -31,4 +34,20 @@ void tl_set_days(ab_live *e, double days)
 {
     e->state.first_exposure_ms = 0;
     e->state.last_exposure_ms = (int64_t)(days * DAY_MS);
+}
+
+ab_event tl_event(ab_event_type type, const char *user)
+{
+    ab_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.phase = AB_PHASE_DECISION;
+    ev.variant = -1;
+    ev.value = NAN;
+    ev.covariate = NAN;
+    ev.score = -1;
+    ev.ts_ms = 1700000000000;
+    ev.user = user;
+    ev.user_len = strlen(user);
+    return ev;
 }

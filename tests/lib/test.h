@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
 
 extern int test_passed, test_failed;
 /* Label printed with each failure, e.g. the reference row being checked. */
@@ -71,5 +72,11 @@ ref_file *ref_open(const char *name);
 /* Next data row into *row: 1, or 0 at the end. A malformed row fails. */
 int ref_next(ref_file *f, ref_row *row);
 void ref_close(ref_file *f);
+
+/* ---- Seeded random numbers (xorshift64): the same stream on every run ---- */
+/* The next 64 bits of the stream in *state (never 0). */
+uint64_t test_rng(uint64_t *state);
+/* Uniform in [0, 1), 53 bits, from the same stream. */
+double test_uniform(uint64_t *state);
 
 #endif

@@ -106,3 +106,17 @@ void ref_close(ref_file *f)
     fclose(f->fp);
     free(f);
 }
+
+uint64_t test_rng(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
+double test_uniform(uint64_t *state)
+{
+    return (double)(test_rng(state) >> 11) / 9007199254740992.0;
+}

@@ -7,6 +7,7 @@
 
 #include "core/state.h"
 #include "abstat/stats.h"
+#include "live.h"
 #include "test.h"
 
 /* One arm's block of counts: its ab_arm_counts, two compensation sums of
@@ -16,32 +17,16 @@
 /* ---- Event builders --------------------------------------------------------
  * Events as the parser would hand them over; user and id point at literals. */
 
-static ab_event base(ab_event_type type, const char *user)
-{
-    ab_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = type;
-    ev.phase = AB_PHASE_DECISION;
-    ev.variant = -1;
-    ev.value = NAN;
-    ev.covariate = NAN;
-    ev.score = -1;
-    ev.ts_ms = 1700000000000;
-    ev.user = user;
-    ev.user_len = strlen(user);
-    return ev;
-}
-
 static ab_event expo(const char *user, int variant)
 {
-    ab_event ev = base(AB_EVENT_EXPOSURE, user);
+    ab_event ev = tl_event(AB_EVENT_EXPOSURE, user);
     ev.variant = variant;
     return ev;
 }
 
 static ab_event conv(const char *user, ab_phase phase, double value)
 {
-    ab_event ev = base(AB_EVENT_CONVERSION, user);
+    ab_event ev = tl_event(AB_EVENT_CONVERSION, user);
     ev.phase = phase;
     ev.value = value;
     return ev;
@@ -49,7 +34,7 @@ static ab_event conv(const char *user, ab_phase phase, double value)
 
 static ab_event nps(const char *user, int score)
 {
-    ab_event ev = base(AB_EVENT_NPS, user);
+    ab_event ev = tl_event(AB_EVENT_NPS, user);
     ev.phase = AB_PHASE_ADVOCACY;
     ev.score = score;
     return ev;
@@ -268,7 +253,7 @@ static void check_revenue_many(void)
     uint64_t x = 88172645463325252ULL; /* xorshift64: values reproducible */
     for (int round = 0; round < 5; round++)
         for (int i = 0; i < N; i++) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            test_rng(&x);
             if (x % 4 == 0) continue; /* some users skip rounds, some never buy */
             if (i % 7 == 0) continue;
             double v = (double)(x % 100000) / 100.0; /* cents */

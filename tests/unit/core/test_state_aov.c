@@ -10,23 +10,8 @@
 #include "abstat/stats.h"
 #include "core/analysis.h"
 #include "core/state.h"
+#include "live.h"
 #include "test.h"
-
-static ab_event base(ab_event_type type, const char *user)
-{
-    ab_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = type;
-    ev.phase = AB_PHASE_DECISION;
-    ev.variant = -1;
-    ev.value = NAN;
-    ev.covariate = NAN;
-    ev.score = -1;
-    ev.ts_ms = 1700000000000;
-    ev.user = user;
-    ev.user_len = strlen(user);
-    return ev;
-}
 
 static void apply(ab_counts *s, ab_event ev)
 {
@@ -36,14 +21,14 @@ static void apply(ab_counts *s, ab_event ev)
 
 static void expo(ab_counts *s, const char *user, int variant)
 {
-    ab_event ev = base(AB_EVENT_EXPOSURE, user);
+    ab_event ev = tl_event(AB_EVENT_EXPOSURE, user);
     ev.variant = variant;
     apply(s, ev);
 }
 
 static void conv(ab_counts *s, const char *user, ab_phase phase, double value)
 {
-    ab_event ev = base(AB_EVENT_CONVERSION, user);
+    ab_event ev = tl_event(AB_EVENT_CONVERSION, user);
     ev.phase = phase;
     ev.value = value;
     apply(s, ev);

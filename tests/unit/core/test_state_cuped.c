@@ -16,22 +16,6 @@
 #include "live.h"
 #include "test.h"
 
-static ab_event base(ab_event_type type, const char *user)
-{
-    ab_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = type;
-    ev.phase = AB_PHASE_DECISION;
-    ev.variant = -1;
-    ev.value = NAN;
-    ev.covariate = NAN;
-    ev.score = -1;
-    ev.ts_ms = 1700000000000;
-    ev.user = user;
-    ev.user_len = strlen(user);
-    return ev;
-}
-
 static void apply(ab_counts *s, ab_event ev)
 {
     ab_apply_result r = ab_state_apply(s, &ev);
@@ -40,7 +24,7 @@ static void apply(ab_counts *s, ab_event ev)
 
 static void expo(ab_counts *s, const char *user, int variant, double x)
 {
-    ab_event ev = base(AB_EVENT_EXPOSURE, user);
+    ab_event ev = tl_event(AB_EVENT_EXPOSURE, user);
     ev.variant = variant;
     ev.covariate = x;
     apply(s, ev);
@@ -48,7 +32,7 @@ static void expo(ab_counts *s, const char *user, int variant, double x)
 
 static void conv(ab_counts *s, const char *user, ab_phase phase, double value)
 {
-    ab_event ev = base(AB_EVENT_CONVERSION, user);
+    ab_event ev = tl_event(AB_EVENT_CONVERSION, user);
     ev.phase = phase;
     ev.value = value;
     apply(s, ev);
@@ -99,10 +83,7 @@ static void check_by_hand(void)
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return test_rng(&rng);
 }
 static unsigned draw(unsigned n)
 {
@@ -173,7 +154,7 @@ static void check_stream(void)
         ab_event evt;
         switch (draw(4)) {
         case 0: case 1: { /* exposure, most with a covariate */
-            evt = base(AB_EVENT_EXPOSURE, name);
+            evt = tl_event(AB_EVENT_EXPOSURE, name);
             evt.variant = (int)draw(K);
             if (draw(10)) evt.covariate = round((unif() * 200.0 - 50.0) * 100) / 100;
             apply(&e->state, evt);
@@ -185,7 +166,7 @@ static void check_stream(void)
             break;
         }
         default: { /* a conversion, with a value, a refund or none */
-            evt = base(AB_EVENT_CONVERSION, name);
+            evt = tl_event(AB_EVENT_CONVERSION, name);
             evt.phase = draw(3) ? AB_PHASE_DECISION : AB_PHASE_RETENTION;
             unsigned w = draw(5);
             evt.value = w == 0 ? NAN : w == 1 ? -(double)draw(30) : (double)(1 + draw(90));

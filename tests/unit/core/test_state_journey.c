@@ -13,6 +13,7 @@
 #include "core/journey.h"
 #include "core/state.h"
 #include "abstat/stats.h"
+#include "live.h"
 #include "test.h"
 
 #define A (1u << AB_PHASE_AWARENESS)
@@ -21,39 +22,23 @@
 #define R (1u << AB_PHASE_RETENTION)
 #define V (1u << AB_PHASE_ADVOCACY)
 
-static ab_event base(ab_event_type type, const char *user)
-{
-    ab_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = type;
-    ev.phase = AB_PHASE_DECISION;
-    ev.variant = -1;
-    ev.value = NAN;
-    ev.covariate = NAN;
-    ev.score = -1;
-    ev.ts_ms = 1700000000000;
-    ev.user = user;
-    ev.user_len = strlen(user);
-    return ev;
-}
-
 static ab_apply_result expo(ab_counts *s, const char *user, int variant)
 {
-    ab_event ev = base(AB_EVENT_EXPOSURE, user);
+    ab_event ev = tl_event(AB_EVENT_EXPOSURE, user);
     ev.variant = variant;
     return ab_state_apply(s, &ev);
 }
 
 static ab_apply_result conv(ab_counts *s, const char *user, ab_phase phase)
 {
-    ab_event ev = base(AB_EVENT_CONVERSION, user);
+    ab_event ev = tl_event(AB_EVENT_CONVERSION, user);
     ev.phase = phase;
     return ab_state_apply(s, &ev);
 }
 
 static ab_apply_result conv_id(ab_counts *s, const char *user, ab_phase phase, const char *id)
 {
-    ab_event ev = base(AB_EVENT_CONVERSION, user);
+    ab_event ev = tl_event(AB_EVENT_CONVERSION, user);
     ev.phase = phase;
     ev.id = id;
     ev.id_len = strlen(id);
@@ -122,18 +107,18 @@ static void check_moves(void)
     CHECK(cell(&s, 1, R) == 1 && cell(&s, 1, 0) == 1 && nonzero_cells(&s, 1) == 2);
     CHECK(cell_sum(&s, 0) == s.arms[0].users && cell_sum(&s, 1) == s.arms[1].users);
     /* Revenue and NPS answers are no phase: nothing moves. */
-    ab_event ev = base(AB_EVENT_CONVERSION, "u3");
+    ab_event ev = tl_event(AB_EVENT_CONVERSION, "u3");
     ev.phase = AB_PHASE_RETENTION;
     ev.value = 12.5;
     CHECK_INT(ab_state_apply(&s, &ev), AB_APPLY_COUNTED);
     CHECK(cell(&s, 1, R) == 2 && cell(&s, 1, 0) == 0);
-    ev = base(AB_EVENT_NPS, "u2");
+    ev = tl_event(AB_EVENT_NPS, "u2");
     ev.phase = AB_PHASE_ADVOCACY;
     ev.score = 10;
     CHECK_INT(ab_state_apply(&s, &ev), AB_APPLY_COUNTED);
     CHECK(cell(&s, 1, R) == 2 && nonzero_cells(&s, 1) == 1);
     /* A phase out of range (what the parser refuses) moves nothing. */
-    ev = base(AB_EVENT_CONVERSION, "u2");
+    ev = tl_event(AB_EVENT_CONVERSION, "u2");
     ev.phase = (ab_phase)AB_PHASE_COUNT;
     CHECK_INT(ab_state_apply(&s, &ev), AB_APPLY_NOOP);
     CHECK(cell(&s, 1, R) == 2 && nonzero_cells(&s, 1) == 1);
@@ -220,10 +205,10 @@ static void check_stream(void)
         ab_event ev;
         snprintf(user, sizeof user, "s-%u", u);
         if (kind < 3) {
-            ev = base(AB_EVENT_EXPOSURE, user);
+            ev = tl_event(AB_EVENT_EXPOSURE, user);
             ev.variant = (int)draw(K);
         } else {
-            ev = base(AB_EVENT_CONVERSION, user);
+            ev = tl_event(AB_EVENT_CONVERSION, user);
             ev.phase = (ab_phase)draw(AB_PHASE_COUNT);
         }
         /* One event in ten takes an id that may have come before: then it

@@ -1203,10 +1203,7 @@ static void test_scanner_fallbacks(void)
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return test_rng(&rng_state);
 }
 
 /* Everything a parse produced, as text, to compare two runs. */
