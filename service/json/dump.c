@@ -106,7 +106,13 @@ size_t ab_json_real_text(double v, char *buf)
     int e;
     size_t n = 0, digits, i;
     char d[AB_DECIMAL_MAX];
-    if (!(a > 0) || !isfinite(a)) return real_slow(v, buf);
+    if (a == 0) { /* %.15g writes "0" or "-0"; jansson adds ".0" */
+        n = signbit(v) ? 1 : 0;
+        memcpy(buf, "-0.0", 5);
+        if (!n) memmove(buf, buf + 1, 4);
+        return 3 + n;
+    }
+    if (!isfinite(a)) return real_slow(v, buf);
     e = (int)floor(log10(a));
     /* The 15 significant digits: a * 10^(14 - e), rounded once in long
      * double (64-bit mantissa: within 2^-14 of exact at 1e15 when 10^k is
