@@ -26,4 +26,9 @@ typedef struct {
  * first failing status (out is then partly written). */
 ab_status ab_journey_run(const ab_counts *s, size_t k, double alpha, ab_journey_result *out);
 
+/* The bounds (steps[].vs, nps_vs) of out's k arms whose steps[].arm and
+ * nps are filled in: what ab_journey_run does after reading the state, and
+ * /v1/analyze with counts it was given. */
+ab_status ab_journey_bound(ab_journey_result *out, size_t k, double alpha);
+
 #endif

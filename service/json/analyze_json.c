@@ -9,8 +9,10 @@
 
 #include "core/analysis.h"
 #include "core/defaults.h"
+#include "core/journey.h"
 #include "json/experiment_json.h"
 #include "json/jsonin.h"
+#include "json/journey_json.h"
 #include "json/jsonout.h"
 #include "json/variants_json.h"
 #include "core/verdict.h"
@@ -20,7 +22,8 @@ static const char *const top_keys[] = {
     "weights", "variants", "prior", NULL};
 static const char *const variant_keys[] = {
     "name", "users", "conversions", "phases", "revenue_sum", "revenue_sumsq",
-    "promoters", "passives", "detractors", NULL};
+    "promoters", "passives", "detractors", "steps", NULL};
+static const char *const step_keys[] = {"reached", "continued", NULL};
 
 typedef struct {
     ab_analysis_opts opts;
@@ -29,6 +32,8 @@ typedef struct {
     ab_arm_counts arms[AB_MAX_ARMS];
     double weights[AB_MAX_ARMS];
     int has_weights;
+    int has_journey;               /* every variant gave its steps */
+    ab_journey_result journey;     /* their step counts, then the bounds */
 } analyze_req;
 
 static int parse_options(const json_t *body, analyze_req *rq, ab_error *err)
@@ -121,6 +126,62 @@ static int parse_conversions(const json_t *v, const char *where, analyze_req *rq
     return 0;
 }
 
+/* "steps": {"awareness": {"reached": r, "continued": y}, ...}, one entry
+ * for each of the four steps, keyed by its first phase (aliases as
+ * anywhere): of the variant's users, r reached that phase and y of those
+ * the next one. 0 when absent, 1 when read, -1 refused. */
+static int parse_steps(const json_t *v, const char *where, analyze_req *rq, size_t i,
+                       ab_error *err)
+{
+    const json_t *steps = json_object_get(v, "steps");
+    const ab_arm_counts *a = &rq->arms[i];
+    unsigned given = 0;
+    const char *key;
+    json_t *val;
+    if (!steps || json_is_null(steps)) return 0;
+    if (!json_is_object(steps))
+        return ab_error_set(err, 400, "%s.steps: must be an object of phase: "
+                                      "{\"reached\": n, \"continued\": n}", where);
+    json_object_foreach((json_t *)steps, key, val) {
+        ab_phase ph;
+        char at[96];
+        ab_journey_arm *s;
+        if (ab_phase_parse(key, strlen(key), &ph)) {
+            char text[sizeof err->text];
+            snprintf(at, sizeof at, "%s.steps", where);
+            return ab_error_set(err, 400, "%s",
+                                ab_phase_unknown(text, sizeof text, at, key, strlen(key)));
+        }
+        snprintf(at, sizeof at, "%s.steps.%s", where, ab_phase_name(ph));
+        if ((unsigned)ph >= AB_JOURNEY_STEPS)
+            return ab_error_set(err, 400, "%s: no step starts at the last phase", at);
+        if (given & (1u << ph))
+            return ab_error_set(err, 400, "%s: the step is given twice", at);
+        given |= 1u << ph;
+        if (!json_is_object(val))
+            return ab_error_set(err, 400, "%s: must be {\"reached\": n, \"continued\": n}", at);
+        s = &rq->journey.steps[ph].arm[i];
+        s->users = a->users;
+        s->reached = s->continued = NAN;
+        if (ab_jin_known_keys(val, step_keys, at, err) ||
+            ab_jin_count(val, "reached", at, &s->reached, NULL, err) ||
+            ab_jin_count(val, "continued", at, &s->continued, NULL, err))
+            return -1;
+        if (isnan(s->reached) || isnan(s->continued))
+            return ab_error_set(err, 400, "%s: reached and continued are both required", at);
+        if (s->reached > a->users)
+            return ab_error_set(err, 400, "%s: reached (%.0f) exceeds users (%.0f)", at,
+                                s->reached, a->users);
+        if (s->continued > s->reached)
+            return ab_error_set(err, 400, "%s: continued (%.0f) exceeds reached (%.0f)", at,
+                                s->continued, s->reached);
+    }
+    if (given != (1u << AB_JOURNEY_STEPS) - 1)
+        return ab_error_set(err, 400, "%s.steps: give all four steps (awareness, "
+                                      "consideration, decision, retention)", where);
+    return 1;
+}
+
 /* Counts the optional groups (revenue, NPS) given; all arms or none. */
 static int group_given(int given, size_t i, int *seen, const char *what,
                        const char *where, ab_error *err)
@@ -133,8 +194,9 @@ static int group_given(int given, size_t i, int *seen, const char *what,
 }
 
 static int parse_variant(const json_t *v, size_t i, analyze_req *rq, int *rev_seen,
-                         int *nps_seen, ab_error *err)
+                         int *nps_seen, int *steps_seen, ab_error *err)
 {
+    int steps;
     char where[32];
     ab_arm_counts *a = &rq->arms[i];
     int p_users, p_sum, p_sq, p_pro, p_pas, p_det;
@@ -154,6 +216,9 @@ static int parse_variant(const json_t *v, size_t i, analyze_req *rq, int *rev_se
     if (ab_jin_count(v, "users", where, &a->users, &p_users, err)) return -1;
     if (!p_users) return ab_error_set(err, 400, "%s.users: required", where);
     if (parse_conversions(v, where, rq, a, err)) return -1;
+    if ((steps = parse_steps(v, where, rq, i, err)) < 0 ||
+        group_given(steps, i, steps_seen, "steps", where, err))
+        return -1;
 
     if (ab_jin_count(v, "promoters", where, &a->promoters, &p_pro, err) ||
         ab_jin_count(v, "passives", where, &a->passives, &p_pas, err) ||
@@ -224,7 +289,7 @@ static int parse_request(const json_t *body, analyze_req *rq, ab_error *err)
     const json_t *vars;
     size_t i;
     json_t *v;
-    int rev_seen = 0, nps_seen = 0;
+    int rev_seen = 0, nps_seen = 0, steps_seen = 0;
 
     if (!json_is_object(body)) return ab_error_set(err, 400, "body: must be a JSON object");
     if (ab_jin_known_keys(body, top_keys, "", err) || parse_options(body, rq, err)) return -1;
@@ -235,7 +300,8 @@ static int parse_request(const json_t *body, analyze_req *rq, ab_error *err)
                             AB_MAX_ARMS);
     rq->k = json_array_size(vars);
     json_array_foreach(vars, i, v)
-        if (parse_variant(v, i, rq, &rev_seen, &nps_seen, err)) return -1;
+        if (parse_variant(v, i, rq, &rev_seen, &nps_seen, &steps_seen, err)) return -1;
+    rq->has_journey = steps_seen;
     rq->opts.revenue = rev_seen;
     rq->opts.nps = nps_seen;
     if (rq->opts.metric == AB_METRIC_REVENUE && !rev_seen)
@@ -313,6 +379,8 @@ static json_t *build_answer(const analyze_req *rq, const ab_arm_result *res, ab_
                                 "p_value", ab_jnum(srm.p_value), "alert", alert)
                     : json_null()) ||
         ab_jset(out, "variants", ab_variants_json(&rq->opts, rq->arms, res, view, rq->k)) ||
+        (rq->has_journey && ab_jset(out, "journey", ab_journey_json(&rq->journey, rq->names,
+                                                                     rq->k))) ||
         ab_jset(out, "verdict", ab_verdict_json(&verdict, view))) {
         json_decref(out);
         ab_error_set(err, 500, "out of memory");
@@ -336,6 +404,18 @@ json_t *ab_analyze_json(const json_t *body, ab_error *err)
         goto done;
     }
     if (parse_request(body, rq, err)) goto done;
+    if (rq->has_journey) {
+        /* Every variant was asked the NPS question, as in an experiment. */
+        for (size_t i = 0; i < rq->k; i++)
+            rq->journey.nps[i] = (ab_nps_response_arm){rq->arms[i].users, rq->arms[i].promoters,
+                                                       rq->arms[i].passives,
+                                                       rq->arms[i].detractors};
+        if ((st = ab_journey_bound(&rq->journey, rq->k, rq->opts.cmp.alpha)) != AB_OK) {
+            ab_error_set(err, st == AB_EINVAL ? 400 : 500, "journey bounds failed: %s",
+                         ab_strerror(st));
+            goto done;
+        }
+    }
     if ((st = ab_analysis_run(&rq->opts, rq->arms, rq->k, res)) != AB_OK) {
         ab_error_set(err, st == AB_EINVAL ? 400 : 500, "analysis failed: %s",
                      ab_strerror(st));

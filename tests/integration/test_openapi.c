@@ -1504,6 +1504,16 @@ static void test_calculators(void)
          "{\"name\": \"v2\", \"users\": 2100, \"conversions\": 70, \"phases\": {\"awareness\": 1900, \"retentie\": 30}, "
          "\"promoters\": 100, \"passives\": 60, \"detractors\": 50}]}",
          200, VALID},
+        {"{\"variants\": ["
+         "{\"name\": \"c\", \"users\": 5000, \"conversions\": 260, \"steps\": {"
+         "\"awareness\": {\"reached\": 4000, \"continued\": 1200}, \"consideration\": {\"reached\": 1300, \"continued\": 400}, "
+         "\"decision\": {\"reached\": 260, \"continued\": 100}, \"retention\": {\"reached\": 120, \"continued\": 30}}},"
+         "{\"name\": \"v\", \"users\": 5100, \"conversions\": 310, \"steps\": {"
+         "\"bewustwording\": {\"reached\": 4300, \"continued\": 1400}, \"consideration\": {\"reached\": 1500, \"continued\": 420}, "
+         "\"decision\": {\"reached\": 310, \"continued\": 110}, \"retention\": {\"reached\": 130, \"continued\": 35}}}]}",
+         200, VALID},
+        {"{\"variants\": [{\"name\": \"c\", \"users\": 10, \"steps\": {\"awareness\": {\"reached\": 9}}}, "
+         "{\"name\": \"v\", \"users\": 10}]}", 400, INVALID},
         {"{\"variants\": [{\"name\": \"c\", \"users\": 0, \"conversions\": 0}, "
          "{\"name\": \"v\", \"users\": 0, \"conversions\": 0}], \"alpha\": null}",
          -1, VALID},

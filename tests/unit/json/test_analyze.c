@@ -487,6 +487,95 @@ static void test_prior(void)
     json_decref(ans);
 }
 
+/* steps (README "Calculators without state"): the journey block from
+ * given step counts equals the library's bounds on the same counts, NPS
+ * response included; refusals name what to fix. */
+static void test_journey(void)
+{
+    static const double reached[2][4] = {{4000, 1300, 260, 120}, {4300, 1500, 310, 130}};
+    static const double cont[2][4] = {{1200, 400, 100, 30}, {1400, 420, 110, 35}};
+    static const double users[2] = {5000, 5100};
+    char body[2048];
+    int n = snprintf(body, sizeof body, "{\"alpha\":0.1,\"variants\":[");
+    ab_error err = {0, ""};
+    json_t *ans, *steps;
+    for (int i = 0; i < 2; i++)
+        n += snprintf(body + n, sizeof body - (size_t)n,
+                      "%s{\"name\":\"%s\",\"users\":%.0f,\"conversions\":%.0f,"
+                      "\"promoters\":%d,\"passives\":%d,\"detractors\":%d,\"steps\":{"
+                      "\"awareness\":{\"reached\":%.0f,\"continued\":%.0f},"
+                      "\"consideration\":{\"reached\":%.0f,\"continued\":%.0f},"
+                      "\"aankoop\":{\"reached\":%.0f,\"continued\":%.0f},"
+                      "\"retention\":{\"reached\":%.0f,\"continued\":%.0f}}}",
+                      i ? "," : "", i ? "buy-now" : "control", users[i], reached[i][2],
+                      i ? 300 : 200, 100, i ? 90 : 150, reached[i][0], cont[i][0], reached[i][1],
+                      cont[i][1], reached[i][2], cont[i][2], reached[i][3], cont[i][3]);
+    snprintf(body + n, sizeof body - (size_t)n, "]}");
+    ans = ab_analyze_buffer(body, strlen(body), &err);
+    CHECK(ans != NULL);
+    if (!ans) {
+        printf("test_analyze: journey: %s\n", err.text);
+        return;
+    }
+    steps = json_object_get(json_object_get(ans, "journey"), "steps");
+    CHECK_INT(json_array_size(steps), 4);
+    for (size_t p = 0; p < 4 && p < json_array_size(steps); p++) {
+        ab_journey_arm v = {users[1], reached[1][p], cont[1][p]};
+        ab_journey_arm c = {users[0], reached[0][p], cont[0][p]};
+        ab_journey_bounds want;
+        const json_t *vs = json_array_get(json_object_get(json_array_get(steps, p), "vs_control"), 0);
+        CHECK_INT(ab_journey_step_bounds(&v, &c, 0.1, &want), AB_OK);
+        CHECK_REL(num(vs, "diff"), want.diff, 1e-12);
+        CHECK_REL(bound(vs, "bounds", 0), want.bounds.lo, 1e-12);
+        CHECK_REL(bound(vs, "bounds", 1), want.bounds.hi, 1e-12);
+        CHECK_REL(bound(vs, "bounds_ci", 0), want.bounds_ci.lo, 1e-12);
+        CHECK_REL(bound(vs, "bounds_ci", 1), want.bounds_ci.hi, 1e-12);
+    }
+    {
+        ab_nps_response_arm v = {users[1], 300, 100, 90}, c = {users[0], 200, 100, 150};
+        ab_nps_response_result want;
+        const json_t *vs = json_array_get(json_object_get(json_object_get(json_object_get(ans,
+                                              "journey"), "nps_response"), "vs_control"), 0);
+        CHECK_INT(ab_nps_response_bounds(&v, &c, 0.1, &want), AB_OK);
+        CHECK_REL(num(vs, "z"), want.z, 1e-12);
+        CHECK_REL(bound(vs, "bounds", 0), want.bounds.lo, 1e-12);
+        CHECK_REL(bound(vs, "bounds", 1), want.bounds.hi, 1e-12);
+    }
+    json_decref(ans);
+#define V2 ",{\"name\":\"b\",\"users\":100,\"conversions\":5}]}"
+#define ALL4 "\"awareness\":{\"reached\":9,\"continued\":5},\"consideration\":{\"reached\":5,"  \
+             "\"continued\":2},\"decision\":{\"reached\":2,\"continued\":1},"                   \
+             "\"retention\":{\"reached\":1,\"continued\":1}"
+    bad("{\"variants\":[{\"name\":\"a\",\"users\":10,\"steps\":{" ALL4 "}}" V2,
+        "variants[1]: steps must be given for every variant or none");
+    bad("{\"variants\":[{\"name\":\"a\",\"users\":10,\"steps\":{\"awareness\":{\"reached\":9,"
+        "\"continued\":5}}}" V2, "give all four steps");
+    bad("{\"variants\":[{\"name\":\"a\",\"users\":10,\"steps\":{\"advocacy\":{\"reached\":9,"
+        "\"continued\":5}}}" V2, "no step starts at the last phase");
+    bad("{\"variants\":[{\"name\":\"a\",\"users\":10,\"steps\":{\"buy\":{}}}" V2, "buy");
+    bad("{\"variants\":[{\"name\":\"a\",\"users\":10,\"steps\":{\"awareness\":{\"reached\":11,"
+        "\"continued\":5}}}" V2, "reached (11) exceeds users (10)");
+    bad("{\"variants\":[{\"name\":\"a\",\"users\":10,\"steps\":{\"awareness\":{\"reached\":5,"
+        "\"continued\":6}}}" V2, "continued (6) exceeds reached (5)");
+    bad("{\"variants\":[{\"name\":\"a\",\"users\":10,\"steps\":{\"awareness\":{\"reached\":5}}}" V2,
+        "reached and continued are both required");
+    bad("{\"variants\":[{\"name\":\"a\",\"users\":10,\"steps\":{\"awareness\":{\"reached\":5,"
+        "\"continued\":1,\"left\":2}}}" V2, "left");
+    bad("{\"variants\":[{\"name\":\"a\",\"users\":10,\"steps\":{\"awareness\":{\"reached\":5,"
+        "\"continued\":1},\"bewustwording\":{\"reached\":5,\"continued\":1}}}" V2, "given twice");
+    bad("{\"variants\":[{\"name\":\"a\",\"users\":10,\"steps\":[1,2]}" V2, "must be an object");
+#undef V2
+#undef ALL4
+    /* Without steps there is no block. */
+    {
+        static const char plain[] =
+            "{\"variants\":[{\"name\":\"a\",\"users\":10},{\"name\":\"b\",\"users\":10}]}";
+        ans = ab_analyze_buffer(plain, sizeof plain - 1, &err);
+    }
+    CHECK(ans && !json_object_get(ans, "journey"));
+    json_decref(ans);
+}
+
 int main(void)
 {
     ref_file *f;
@@ -504,6 +593,7 @@ int main(void)
     CHECK(rows >= 50);
     test_bad_bodies();
     test_prior();
+    test_journey();
     test_shape();
     test_fuzz_finds();
     test_fuzz_errors();
