@@ -84,6 +84,8 @@ int ab_parse_pool_start(ab_parse_pool *pool, struct event_base *base, int nthrea
     if (!pool->done_ev || event_add(pool->done_ev, NULL)) return -1;
     for (int i = 0; i < nthreads; i++) {
         if (pthread_create(&pool->threads[i], NULL, worker, pool)) return -1;
+        /* A name for top -H and perf; failing to set one changes nothing. */
+        (void)pthread_setname_np(pool->threads[i], "abstat-parse");
         pool->nthreads++;
     }
     return 0;

@@ -65,6 +65,7 @@ ab_store_status ab_sqlite_checkpointer_start(ab_sqlite_checkpointer *c, sqlite3 
         return ab_store_fail(err, AB_STORE_INTERNAL, "store: cannot start the checkpoint thread");
     }
     c->started = 1;
+    (void)pthread_setname_np(c->thread, "abstat-ckpt"); /* for top -H; cosmetic */
     /* Replaces the automatic checkpoint (it is a WAL hook too). */
     sqlite3_wal_hook(db, wal_hook, c);
     return AB_STORE_OK;
