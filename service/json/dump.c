@@ -18,12 +18,13 @@ typedef struct {
     int failed;
 } out_buf;
 
+/* Makes room for more bytes; the common case (room left) is inline in
+ * put and put_char. 0, or -1 (out of memory, o->failed set). */
 static int grow(out_buf *o, size_t more)
 {
     size_t cap = o->cap ? o->cap : 4096;
     char *p;
     if (o->failed) return -1;
-    if (o->len + more < o->cap) return 0;
     while (cap <= o->len + more) {
         if (cap > SIZE_MAX / 2) {
             o->failed = 1;
@@ -40,16 +41,16 @@ static int grow(out_buf *o, size_t more)
     return 0;
 }
 
-static void put(out_buf *o, const char *s, size_t n)
+static inline void put(out_buf *o, const char *s, size_t n)
 {
-    if (grow(o, n)) return;
+    if (o->len + n >= o->cap && grow(o, n)) return;
     memcpy(o->buf + o->len, s, n);
     o->len += n;
 }
 
-static void put_char(out_buf *o, char c)
+static inline void put_char(out_buf *o, char c)
 {
-    if (grow(o, 1)) return;
+    if (o->len + 1 >= o->cap && grow(o, 1)) return;
     o->buf[o->len++] = c;
 }
 
