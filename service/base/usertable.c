@@ -169,6 +169,15 @@ ab_user *ab_usertable_insert(ab_usertable *t, uint64_t key, uint8_t variant)
     return u;
 }
 
+const ab_user *ab_usertable_next(const ab_usertable *t, size_t *pos)
+{
+    while (*pos < t->cap) {
+        const ab_user *u = &t->slots[(*pos)++];
+        if (u->key) return u;
+    }
+    return NULL;
+}
+
 double ab_usertable_revenue(const ab_usertable *t, const ab_user *u)
 {
     return u->revenue ? t->revenue[u->revenue - 1] : 0.0;

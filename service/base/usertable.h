@@ -58,6 +58,10 @@ ab_user *ab_usertable_insert(ab_usertable *t, uint64_t key, uint8_t variant);
 /* Asks the CPU to fetch the slot where key would start its probe, so that
  * a find a little later does not wait for memory (replay pipelines this). */
 void ab_usertable_prefetch(const ab_usertable *t, uint64_t key);
+/* Every user once, in slot order: start with *pos = 0; each call returns
+ * the next user, NULL after the last. Any insert or reserve in between
+ * invalidates the walk. */
+const ab_user *ab_usertable_next(const ab_usertable *t, size_t *pos);
 /* The user's revenue total (0 when none). */
 double ab_usertable_revenue(const ab_usertable *t, const ab_user *u);
 /* Adds v to the user's revenue total; returns the old total in *old (old

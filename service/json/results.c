@@ -19,6 +19,8 @@ static void fill_views(const ab_live *e, const ab_evaluation *ev, ab_arm_view *v
     for (size_t i = 0; i < e->cfg.k; i++) {
         view[i].name = e->cfg.names[i];
         view[i].status = ev->status[i];
+        view[i].capped = ev->capped.on ? &ev->capped : NULL;
+        view[i].index = i;
         if (!i) continue;
         view[i].seq_now = &ev->seq_now[i];
         view[i].guards = ev->guards[i];
