@@ -169,19 +169,13 @@ ab_user *ab_usertable_insert(ab_usertable *t, uint64_t key, uint8_t variant)
     return u;
 }
 
-const ab_user *ab_usertable_next(const ab_usertable *t, size_t *pos)
-{
-    while (*pos < t->cap) {
-        const ab_user *u = &t->slots[(*pos)++];
-        if (u->key) return u;
-    }
-    return NULL;
-}
-
 double ab_usertable_revenue(const ab_usertable *t, const ab_user *u)
 {
     return u->revenue ? t->revenue[u->revenue - 1] : 0.0;
 }
+
+/* Each total takes its double and its user's variant (revenue_arm). */
+#define REVENUE_BYTES (sizeof(double) + sizeof(uint8_t))
 
 /* The revenue capacity that holds need totals: doubling from the current
  * one (or AB_PROBE_MIN_CAP); 0 when need is past UINT32_MAX (index 0 means "none",
@@ -192,7 +186,7 @@ static uint32_t revenue_cap_for(uint32_t cur, size_t need)
     if (need > UINT32_MAX) return 0;
     while (cap < need) cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
 #if SIZE_MAX / 8 < UINT32_MAX /* only where size_t is narrower than 35 bits */
-    if ((size_t)cap > SIZE_MAX / sizeof(double)) return 0;
+    if ((size_t)cap > SIZE_MAX / REVENUE_BYTES) return 0;
 #endif
     return (uint32_t)cap;
 }
@@ -204,7 +198,7 @@ size_t ab_usertable_revenue_cost(const ab_usertable *t, size_t n)
     if (n > UINT32_MAX || need > UINT32_MAX) return SIZE_MAX;
     if (need <= t->revenue_cap) return 0;
     cap = revenue_cap_for(t->revenue_cap, need);
-    return cap ? (size_t)cap * sizeof(double) : SIZE_MAX;
+    return cap ? (size_t)cap * REVENUE_BYTES : SIZE_MAX;
 }
 
 int ab_usertable_reserve_revenue(ab_usertable *t, size_t n)
@@ -212,11 +206,16 @@ int ab_usertable_reserve_revenue(ab_usertable *t, size_t n)
     size_t need = (size_t)t->revenue_count + n;
     uint32_t cap;
     double *r;
+    uint8_t *a;
     if (n > UINT32_MAX || need > UINT32_MAX) return -1;
     if (need <= t->revenue_cap) return 0;
     if (!(cap = revenue_cap_for(t->revenue_cap, need))) return -1;
     if (!(r = realloc(t->revenue, (size_t)cap * sizeof(double)))) return -1;
     t->revenue = r;
+    /* A failure here leaves the totals in their larger block, the capacity
+     * as it was: the table is unchanged to its users. */
+    if (!(a = realloc(t->revenue_arm, cap))) return -1;
+    t->revenue_arm = a;
     t->revenue_cap = cap;
     return 0;
 }
@@ -226,6 +225,7 @@ int ab_usertable_add_revenue(ab_usertable *t, ab_user *u, double v, double *old)
     if (!u->revenue) {
         if (ab_usertable_reserve_revenue(t, 1) < 0) return -1;
         t->revenue[t->revenue_count] = 0.0;
+        t->revenue_arm[t->revenue_count] = u->variant;
         u->revenue = ++t->revenue_count;
     }
     double *total = &t->revenue[u->revenue - 1];
@@ -236,13 +236,14 @@ int ab_usertable_add_revenue(ab_usertable *t, ab_user *u, double v, double *old)
 
 size_t ab_usertable_bytes(const ab_usertable *t)
 {
-    return t->cap * sizeof(ab_user) + (size_t)t->revenue_cap * sizeof(double);
+    return t->cap * sizeof(ab_user) + (size_t)t->revenue_cap * REVENUE_BYTES;
 }
 
 void ab_usertable_free(ab_usertable *t)
 {
     free(t->slots);
     free(t->revenue);
+    free(t->revenue_arm);
     memset(t, 0, sizeof *t);
 }
 

@@ -28,6 +28,10 @@ typedef struct {
     size_t cap;        /* power of two, or 0 before the first insert */
     size_t count;
     double *revenue;   /* per-user revenue totals of users with values */
+    /* Each total's user's variant (fixed at its first exposure), so that
+     * the totals can be read arm by arm without walking every user slot
+     * (README "Statistics", Revenue capping). */
+    uint8_t *revenue_arm;
     uint32_t revenue_count, revenue_cap;
 } ab_usertable;
 
@@ -49,7 +53,8 @@ size_t ab_usertable_reserve_cost(const ab_usertable *t, size_t n);
  * slots. */
 int ab_usertable_reserve_revenue(ab_usertable *t, size_t n);
 /* Bytes ab_usertable_reserve_revenue(t, n) would allocate (the grown
- * array), 0 when they fit, SIZE_MAX when they cannot. */
+ * arrays of totals and their variants), 0 when they fit, SIZE_MAX when
+ * they cannot. */
 size_t ab_usertable_revenue_cost(const ab_usertable *t, size_t n);
 /* Inserts a new user (key must be absent) with the variant; returns it, or
  * NULL when out of memory (the table is then unchanged). Pointers are
@@ -58,10 +63,6 @@ ab_user *ab_usertable_insert(ab_usertable *t, uint64_t key, uint8_t variant);
 /* Asks the CPU to fetch the slot where key would start its probe, so that
  * a find a little later does not wait for memory (replay pipelines this). */
 void ab_usertable_prefetch(const ab_usertable *t, uint64_t key);
-/* Every user once, in slot order: start with *pos = 0; each call returns
- * the next user, NULL after the last. Any insert or reserve in between
- * invalidates the walk. */
-const ab_user *ab_usertable_next(const ab_usertable *t, size_t *pos);
 /* The user's revenue total (0 when none). */
 double ab_usertable_revenue(const ab_usertable *t, const ab_user *u);
 /* Adds v to the user's revenue total; returns the old total in *old (old

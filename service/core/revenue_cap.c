@@ -158,40 +158,31 @@ static void figures(const ab_moments *m, size_t k, double alpha, ab_capped_resul
 int ab_revenue_cap_run(const ab_revenue_cap *cap, const ab_usertable *t,
                        const double *arm_users, size_t k, double alpha, ab_capped_result *out)
 {
-    size_t r = t->revenue_count, n = 0, pos = 0, users = 0;
-    int finite = 1;
-    size_t per[AB_MAX_ARMS] = {0}, off[AB_MAX_ARMS + 1] = {0};
+    size_t r = t->revenue_count, n = 0;
+    size_t per[AB_MAX_ARMS] = {0}, off[AB_MAX_ARMS + 1] = {0}, fill[AB_MAX_ARMS];
+    double users = 0;
     ab_moments m[AB_MAX_ARMS];
-    const ab_user *u;
+    int finite = 1;
 
     memset(out, 0, sizeof *out);
     if (cap->kind == AB_CAP_NONE || k > AB_MAX_ARMS) return 0;
-    /* x: the pooled values, reordered by selection; arm: each one's arm;
-     * grouped: the same values arm by arm, for the library's moments. */
+    for (size_t i = 0; i < k; i++) users += arm_users[i];
+    /* x: the pooled totals, reordered by selection; grouped: the same arm
+     * by arm, for the library's moments. Only users with a total are read:
+     * the rest are counted from the arms' users. */
     double *x = malloc((r ? r : 1) * 2 * sizeof *x);
-    unsigned char *arm = malloc(r ? r : 1);
-    if (!x || !arm) {
-        free(x);
-        free(arm);
-        return -1;
-    }
+    if (!x) return -1;
     double *grouped = x + r;
-    while ((u = ab_usertable_next(t, &pos))) {
-        users++;
-        if (!u->revenue || u->variant >= k) continue;
-        x[n] = t->revenue[u->revenue - 1];
-        finite &= isfinite(x[n]);
-        arm[n] = u->variant;
-        per[u->variant]++;
-        n++;
+    for (size_t j = 0; j < r; j++) {
+        if (t->revenue_arm[j] >= k) continue;
+        x[n++] = t->revenue[j];
+        finite &= isfinite(t->revenue[j]);
+        per[t->revenue_arm[j]]++;
     }
     for (size_t i = 0; i < k; i++) off[i + 1] = off[i] + per[i];
-    {
-        size_t fill[AB_MAX_ARMS];
-        memcpy(fill, off, sizeof fill);
-        for (size_t j = 0; j < n; j++) grouped[fill[arm[j]]++] = x[j];
-    }
-    free(arm);
+    memcpy(fill, off, sizeof fill);
+    for (size_t j = 0; j < r; j++)
+        if (t->revenue_arm[j] < k) grouped[fill[t->revenue_arm[j]]++] = t->revenue[j];
 
     if (!finite) {
         /* A total beyond a double: no cap can be trusted. */
@@ -201,7 +192,7 @@ int ab_revenue_cap_run(const ab_revenue_cap *cap, const ab_usertable *t,
         out->lo = isnan(cap->lower) ? -INFINITY : cap->lower;
     } else {
         /* Negatives first, positives after them, zeros counted. */
-        pooled p = {x, 0, 0, users - n};
+        pooled p = {x, 0, 0, (size_t)users - n};
         size_t end = n;
         for (size_t j = 0; j < end;) {
             if (x[j] < 0) swap(&x[p.nneg++], &x[j++]);
@@ -212,7 +203,7 @@ int ab_revenue_cap_run(const ab_revenue_cap *cap, const ab_usertable *t,
             }
         }
         p.npos = end - p.nneg;
-        percentile_caps(cap, &p, users, out);
+        percentile_caps(cap, &p, (size_t)users, out);
     }
     for (size_t i = 0; i < k; i++)
         m[i] = arm_moments(grouped + off[i], per[i], arm_users[i], out->lo, out->hi);

@@ -46,8 +46,9 @@ typedef struct {
  * number of users (users[i]). Percentile
  * caps are R's quantile(x, q, type = 7) over every exposed user of the
  * experiment, users without revenue counting as 0 (they are counted, not
- * materialised). Allocates scratch for the users with revenue (17 bytes
- * each) and frees it before returning; never called on the ingest path.
+ * materialised): the work is linear in the users with revenue, not in all
+ * users. Allocates scratch for the users with revenue (16 bytes each) and
+ * frees it before returning; never called on the ingest path.
  * 0 with out filled (figures that cannot be computed, e.g. of an arm with
  * fewer than 2 users, are NaN), or -1 when out of memory (out->on 0).
  * cap->kind AB_CAP_NONE gives 0 with out->on 0. */
