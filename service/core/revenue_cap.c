@@ -32,18 +32,6 @@ int ab_revenue_cap_check(const ab_revenue_cap *c, ab_error *err)
     return ab_error_set(err, 400, "revenue_cap: unknown form");
 }
 
-static int same_number(double a, double b)
-{
-    return (isnan(a) && isnan(b)) || a == b;
-}
-
-int ab_revenue_cap_same(const ab_revenue_cap *a, const ab_revenue_cap *b)
-{
-    if (a->kind != b->kind) return 0;
-    return a->kind == AB_CAP_NONE ||
-           (same_number(a->upper, b->upper) && same_number(a->lower, b->lower));
-}
-
 static void swap(double *a, double *b)
 {
     double t = *a;

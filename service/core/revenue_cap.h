@@ -28,9 +28,6 @@ typedef struct {
  * home of them: the JSON reader calls it after reading the numbers. */
 int ab_revenue_cap_check(const ab_revenue_cap *cap, ab_error *err);
 
-/* Whether a and b say the same (NaN lowers compare equal). */
-int ab_revenue_cap_same(const ab_revenue_cap *a, const ab_revenue_cap *b);
-
 /* One evaluation's capped figures. */
 typedef struct {
     int on;               /* a cap is configured and the figures were computed */
@@ -43,11 +40,10 @@ typedef struct {
 
 /* Computes the capped figures of k arms at level 1 - alpha from the
  * experiment's users (the counts' table, ab_counts.users) and each arm's
- * number of users (users[i]). Percentile
- * caps are R's quantile(x, q, type = 7) over every exposed user of the
- * experiment, users without revenue counting as 0 (they are counted, not
- * materialised): the work is linear in the users with revenue, not in all
- * users. Allocates scratch for the users with revenue (16 bytes each) and
+ * number of users (users[i]). Percentile caps are R's quantile(x, q,
+ * type = 7) over every exposed user of the experiment, users without
+ * revenue counting as 0 (they are counted, not materialised): the work is
+ * linear in the users with revenue, not in all users. Allocates scratch for the users with revenue (16 bytes each) and
  * frees it before returning; never called on the ingest path.
  * 0 with out filled (figures that cannot be computed, e.g. of an arm with
  * fewer than 2 users, are NaN), or -1 when out of memory (out->on 0).
