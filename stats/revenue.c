@@ -7,20 +7,15 @@
 
 /* ---- Quantile and caps ------------------------------------------------- */
 
-ab_status ab_quantile_type7(const double *sorted, size_t n, double q,
-                            double *out)
+ab_status ab_quantile_type7_select(size_t n, double q,
+                                   double (*order_stat)(size_t i, void *ctx),
+                                   void *ctx, double *out)
 {
-    if (!out || !isfinite(q) || q < 0.0 || q > 1.0 || (n > 0 && !sorted))
+    if (!out || !order_stat || !isfinite(q) || q < 0.0 || q > 1.0)
         return AB_EINVAL;
     if (n == 0) {
         *out = NAN; /* R: quantile(numeric(0), q) is NA */
         return AB_OK;
-    }
-    /* The caller sorts; unsorted or non-finite data is refused rather than
-     * silently giving a wrong cap. One pass, no allocation. */
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(sorted[i])) return AB_EINVAL;
-        if (i > 0 && sorted[i] < sorted[i - 1]) return AB_EINVAL;
     }
     /* As R's quantile.default, type 7: index = 1 + (n - 1) q (1-based),
      * lo = floor(index), hi = ceiling(index), and where index > lo and
@@ -31,13 +26,40 @@ ab_status ab_quantile_type7(const double *sorted, size_t n, double q,
     size_t ilo = (size_t)lo - 1;
     size_t ihi = (size_t)ceil(index) - 1;
     if (ihi >= n) ihi = n - 1;
-    double qs = sorted[ilo];
-    if (index > lo && sorted[ihi] != qs) {
-        double h = index - lo;
-        qs = (1.0 - h) * qs + h * sorted[ihi];
+    double qs = order_stat(ilo, ctx);
+    if (index > lo) {
+        double x_hi = order_stat(ihi, ctx);
+        if (x_hi != qs) {
+            double h = index - lo;
+            qs = (1.0 - h) * qs + h * x_hi;
+        }
     }
     *out = qs;
     return AB_OK;
+}
+
+typedef struct {
+    const double *x;
+} sorted_values;
+
+static double sorted_at(size_t i, void *ctx)
+{
+    return ((const sorted_values *)ctx)->x[i];
+}
+
+ab_status ab_quantile_type7(const double *sorted, size_t n, double q,
+                            double *out)
+{
+    if (!out || !isfinite(q) || q < 0.0 || q > 1.0 || (n > 0 && !sorted))
+        return AB_EINVAL;
+    /* The caller sorts; unsorted or non-finite data is refused rather than
+     * silently giving a wrong cap. One pass, no allocation. */
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(sorted[i])) return AB_EINVAL;
+        if (i > 0 && sorted[i] < sorted[i - 1]) return AB_EINVAL;
+    }
+    sorted_values v = {sorted};
+    return ab_quantile_type7_select(n, q, sorted_at, &v, out);
 }
 
 /* Caps lo <= hi, each finite or the infinity on its own side (no cap). */

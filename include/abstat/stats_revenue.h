@@ -22,6 +22,16 @@ extern "C" {
 ab_status ab_quantile_type7(const double *sorted, size_t n, double q,
                             double *out);
 
+/* The same quantile of n values the caller holds in any form: order_stat(i,
+ * ctx) gives the i-th smallest (0-based) and is asked for at most two of
+ * them, so a caller with many equal values (the zeros of users who never
+ * paid) or unsorted data can count or select rather than sort. The rule
+ * (index and blend) is ab_quantile_type7's, which calls this. q outside
+ * [0, 1] is AB_EINVAL; n == 0 gives NaN. (stats/revenue.c) */
+ab_status ab_quantile_type7_select(size_t n, double q,
+                                   double (*order_stat)(size_t i, void *ctx),
+                                   void *ctx, double *out);
+
 /* Moments of the capped values pmin(pmax(x, lo), hi) of n per-user values
  * in one pass, without allocating (compensated sums), for ab_mean_summarize
  * and ab_welch_test. lo = -INFINITY / hi = +INFINITY mean no cap; lo > hi,

@@ -382,12 +382,44 @@
     })));
   }
 
+  /* A share of users in words: 0.01 -> "1 %", 0.025 -> "2.5 %". */
+  function share(x) { return String(Number((x * 100).toFixed(2))) + PCT; }
+
+  /* What revenue_cap did, for the capped figures beside the raw ones
+   * (README "Statistics", Revenue capping): "with the top 1 % of revenue
+   * per user capped at 412.00". */
+  function capWords(cap, caps) {
+    var lo = caps ? caps[0] : null, hi = caps ? caps[1] : null, t;
+    if (!cap || !num(hi)) return '';
+    if (cap.percentile != null) {
+      t = cap.percentile < 1 ? 'with the top ' + share(1 - cap.percentile) + ' of revenue per user capped at ' + fixed(hi, 2)
+        : 'with revenue per user capped at its largest value, ' + fixed(hi, 2) + ' (nothing cut)';
+      if (cap.lower != null && num(lo)) {
+        t += cap.lower > 0 ? ' and the bottom ' + share(cap.lower) + ' raised to ' + fixed(lo, 2)
+          : ' and raised to at least ' + fixed(lo, 2);
+      }
+    } else {
+      t = 'with revenue per user capped at ' + fixed(hi, 2) + (num(lo) ? ' and raised to at least ' + fixed(lo, 2) : '');
+    }
+    return t;
+  }
+
+  /* "With the top 1 % … capped at 412.00: 38.12 per user, vs control +1.20 (p = 0.03)". */
+  function cappedLine(r, v, vc, i) {
+    var c = v.revenue && v.revenue.capped, d = vc.revenue && vc.revenue.capped, words;
+    if (!c || !num(c.mean) || !(words = capWords(r.revenue_cap, c.caps))) return null;
+    words = words.charAt(0).toUpperCase() + words.slice(1) + ': ' + fixed(c.mean, 2) + ' per user';
+    if (i && d && num(d.diff)) words += ', vs control ' + signed(d.diff, 2) + (num(d.p_value) ? ' (' + pIs(d.p_value) + ')' : '');
+    return h('div', {class: 'small capped', text: words});
+  }
+
   var GUARD_WORDS = {
     ok: 'ok: not harmed', unclear: 'unclear: could still be harmed', failing: 'failing: harmed'
   };
   function guardrailPanel(r, variants, control) {
     var s = section('guardrails', 'Revenue and NPS',
       'Revenue per user counts every user, buyers or not; "per buyer" is the average order value, revenue over the users who bought at the goal phase. ' +
+      (r.revenue_cap ? 'The capped figures cut each user\'s revenue at the cap before comparing, so that a few very large orders cannot decide alone; they are shown beside the raw ones and decide nothing. ' : '') +
       'NPS is promoters (9–10) minus detractors (0–6), from −100 to +100. ' +
       'A guardrail is a metric the winner must not harm: "ok" means the interval shows it is not worse than control ' +
       '(beyond the allowed margin), "unclear" that it cannot tell yet, "failing" that it is worse.');
@@ -413,6 +445,7 @@
           h('span', {class: 'small', text: v.revenue ? interval(v.revenue.ci, function (x) { return fixed(x, 2); }) : ''}),
           i && vc.revenue ? h('div', {class: 'small', text: 'vs control ' + signed(vc.revenue.diff, 2) +
             (num(vc.revenue.lift) ? ' (' + signedPct(vc.revenue.lift, 1) + ')' : '')}) : null,
+          cappedLine(r, v, vc, i),
           v.aov && num(v.aov.value) ? h('div', {class: 'small aov', text: 'per buyer ' + fixed(v.aov.value, 2) +
             (i && vc.aov && num(vc.aov.diff) ? ', vs control ' + signed(vc.aov.diff, 2) : '')}) : null,
           i ? guard('revenue') : null),

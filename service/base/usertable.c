@@ -174,6 +174,9 @@ double ab_usertable_revenue(const ab_usertable *t, const ab_user *u)
     return u->revenue ? t->revenue[u->revenue - 1] : 0.0;
 }
 
+/* Each total takes its double and its user's variant (revenue_arm). */
+#define REVENUE_BYTES (sizeof(double) + sizeof(uint8_t))
+
 /* The revenue capacity that holds need totals: doubling from the current
  * one (or AB_PROBE_MIN_CAP); 0 when need is past UINT32_MAX (index 0 means "none",
  * so at most UINT32_MAX users have values). */
@@ -183,16 +186,22 @@ static uint32_t revenue_cap_for(uint32_t cur, size_t need)
     if (need > UINT32_MAX) return 0;
     while (cap < need) cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
 #if SIZE_MAX / 8 < UINT32_MAX /* only where size_t is narrower than 35 bits */
-    if ((size_t)cap > SIZE_MAX / sizeof(double)) return 0;
+    if ((size_t)cap > SIZE_MAX / REVENUE_BYTES) return 0;
 #endif
     return (uint32_t)cap;
 }
 
-/* Bytes of the per-slot arrays at cap slots: revenue, and covariates
- * when the table keeps them (or is about to: with_cov). */
+/* Bytes of a covariate array at cap slots. */
+static size_t cov_bytes(uint32_t cap)
+{
+    return (size_t)cap * sizeof(double);
+}
+
+/* Bytes of the per-slot arrays at cap slots: revenue with its variants,
+ * and covariates when the table keeps them (or is about to: with_cov). */
 static size_t slot_bytes(uint32_t cap, int with_cov)
 {
-    return (size_t)cap * sizeof(double) * (with_cov ? 2u : 1u);
+    return (size_t)cap * REVENUE_BYTES + (with_cov ? cov_bytes(cap) : 0);
 }
 
 /* The per-slot capacity that holds n more, or 0 when none can; *grow says
@@ -223,16 +232,19 @@ size_t ab_usertable_covariates_cost(const ab_usertable *t, size_t n)
     if (t->covariate) return grow ? slot_bytes(cap, 1) : 0;
     /* The covariate array comes new; revenue grows when it must (an empty
      * table gets its first block too). */
-    return slot_bytes(cap, 0) + (grow || !t->revenue_cap ? slot_bytes(cap, 0) : 0);
+    return cov_bytes(cap) + (grow || !t->revenue_cap ? slot_bytes(cap, 0) : 0);
 }
 
-/* Grows both per-slot arrays to cap. A failure part-way leaves a larger
+/* Grows the per-slot arrays to cap. A failure part-way leaves a larger
  * block whose extra room is simply not used yet (revenue_cap unchanged). */
 static int grow_slots(ab_usertable *t, uint32_t cap)
 {
     double *r = realloc(t->revenue, (size_t)cap * sizeof(double));
+    uint8_t *a;
     if (!r) return -1;
     t->revenue = r;
+    if (!(a = realloc(t->revenue_arm, cap))) return -1;
+    t->revenue_arm = a;
     if (t->covariate) {
         double *c = realloc(t->covariate, (size_t)cap * sizeof(double));
         if (!c) return -1;
@@ -266,6 +278,7 @@ int ab_usertable_set_covariate(ab_usertable *t, ab_user *u, double x)
 {
     if (u->revenue || ab_usertable_reserve_covariates(t, 1) < 0) return -1;
     t->revenue[t->revenue_count] = 0.0;
+    t->revenue_arm[t->revenue_count] = u->variant;
     t->covariate[t->revenue_count] = x;
     u->revenue = ++t->revenue_count;
     return 0;
@@ -282,6 +295,7 @@ int ab_usertable_add_revenue(ab_usertable *t, ab_user *u, double v, double *old)
         if (ab_usertable_reserve_revenue(t, 1) < 0) return -1;
         t->revenue[t->revenue_count] = 0.0;
         if (t->covariate) t->covariate[t->revenue_count] = 0.0;
+        t->revenue_arm[t->revenue_count] = u->variant;
         u->revenue = ++t->revenue_count;
     }
     double *total = &t->revenue[u->revenue - 1];
@@ -300,6 +314,7 @@ void ab_usertable_free(ab_usertable *t)
     free(t->slots);
     free(t->revenue);
     free(t->covariate);
+    free(t->revenue_arm);
     memset(t, 0, sizeof *t);
 }
 

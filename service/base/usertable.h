@@ -33,6 +33,10 @@ typedef struct {
      * that sent none). NULL until the first covariate, so a table without
      * covariates costs nothing more; once there, it grows with revenue. */
     double *covariate;
+    /* Each total's user's variant (fixed at its first exposure), so that
+     * the totals can be read arm by arm without walking every user slot
+     * (README "Statistics", Revenue capping). */
+    uint8_t *revenue_arm;
     uint32_t revenue_count, revenue_cap;
 } ab_usertable;
 
@@ -54,7 +58,8 @@ size_t ab_usertable_reserve_cost(const ab_usertable *t, size_t n);
  * slots. */
 int ab_usertable_reserve_revenue(ab_usertable *t, size_t n);
 /* Bytes ab_usertable_reserve_revenue(t, n) would allocate (the grown
- * arrays), 0 when they fit, SIZE_MAX when they cannot. */
+ * arrays of totals, their variants and covariates), 0 when they fit,
+ * SIZE_MAX when they cannot. */
 size_t ab_usertable_revenue_cost(const ab_usertable *t, size_t n);
 /* Makes room for n more per-user slots (as ab_usertable_reserve_revenue)
  * and for covariates in them: the covariate array exists afterwards, so

@@ -441,6 +441,11 @@ ab_status ab_evaluate(ab_live *e, int64_t now_ms, ab_evaluation *ev)
 
     memcpy(e->mon, mon, sizeof mon);
     e->watch = watch;
+    /* Descriptive (README "How abstat decides"): nothing above reads it. */
+    if ((ev->opts.revenue || c->metric == AB_METRIC_REVENUE) &&
+        ab_revenue_cap_run(&c->revenue_cap, &s->users, ev->users, k, c->alpha, &ev->capped) < 0)
+        warn(ev, "Out of memory for the capped revenue figures (revenue_cap): they are left "
+                 "out of this evaluation.");
     data_warnings(e, ev);
     decide(e, ev, min_users, &ev->verdict);
     return AB_OK;

@@ -10,6 +10,7 @@
 
 #include "core/journey.h"
 #include "core/registry.h"
+#include "core/revenue_cap.h"
 #include "core/verdict.h"
 
 /* Guardrails one variant can have: the configured ones, or by default
@@ -31,6 +32,7 @@ typedef struct ab_evaluation {
     ab_guard_result guards[AB_MAX_ARMS][AB_EVAL_GUARDS];
     size_t nguards;           /* the same guardrails for every arm */
     double users[AB_MAX_ARMS];
+    ab_capped_result capped;  /* revenue_cap's figures (on: computed) */
     ab_journey_result journey; /* steps and NPS response (README "Statistics") */
     ab_chisq_result srm, omnibus;   /* srm: Pearson's chi-square, for reference */
     double srm_p;             /* anytime-valid SRM p: running minimum */

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "core/analysis.h"
 #include "core/phase.h"
+#include "core/revenue_cap.h"
 
 #define AB_ID_MAX 64         /* ^[a-z0-9][a-z0-9._-]{0,63}$ */
 #define AB_VARIANT_NAME_MAX 64
@@ -62,6 +63,10 @@ typedef struct {
      * covariate-adjusted comparison decides (README "Statistics", CUPED);
      * 0 = "none". Part of the test definition. */
     int cuped;
+    /* revenue_cap: capped revenue figures beside the raw ones (README
+     * "Statistics", Revenue capping); kind AB_CAP_NONE = none. Descriptive
+     * like the prior, so not part of the test definition either. */
+    ab_revenue_cap revenue_cap;
     ab_method method;
     double tuning;               /* sequential_tuning */
     ab_correction correction;

@@ -9,12 +9,13 @@
 #include "base/webhook_url.h"
 #include "core/defaults.h"
 #include "json/jsonin.h"
+#include "json/revenue_cap_json.h"
 
 static const char *const body_keys[] = {
     "id", "description", "phase", "variants", "factors", "weights", "metric",
     "alpha", "power", "mde", "baseline", "method", "sequential_tuning",
     "correction", "min_days", "min_users", "guardrails", "webhook", "prior",
-    "variance_reduction", NULL,
+    "variance_reduction", "revenue_cap", NULL,
 };
 static const char *const prior_keys[] = {"mean", "sd", NULL};
 static const char *const factor_keys[] = {"name", "levels", NULL};
@@ -188,19 +189,7 @@ static int lower_copy(const char *s, char *buf, size_t size)
     return 0;
 }
 
-/* Every number of a config is kept to the 15 significant digits that GET
- * answers show (http.c renders JSON_REAL_PRECISION(15)). A client may PUT
- * back what it fetched; unrounded, a value next to a bound did not survive
- * that (power 0.99999999999999989 was accepted, GET showed 1.0 and the PUT
- * failed). Digits beyond the 15th mean nothing to anyone setting up a test. */
-static double round15(double d)
-{
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.15g", d);
-    return strtod(buf, NULL);
-}
-
-/* A number field, rounded by round15, then range-checked like ab_jin_number
+/* A number field, rounded by ab_jin_round15, then range-checked like ab_jin_number
  * (lo -HUGE_VAL, hi HUGE_VAL: any finite number, for a rule of core). */
 static int read_number(const json_t *body, const char *key, double lo, double hi, int open,
                        double *out, int *present, ab_error *err)
@@ -211,7 +200,7 @@ static int read_number(const json_t *body, const char *key, double lo, double hi
     if (ab_jin_number(body, key, NULL, -HUGE_VAL, HUGE_VAL, 0, &d, &had, err)) return -1;
     if (present) *present = had;
     if (!had) return 0;
-    d = round15(d);
+    d = ab_jin_round15(d);
     if (!isfinite(d) || (open ? !(d > lo && d < hi) : !(d >= lo && d <= hi)))
         return ab_error_set(err, 400, "%s: must be %s %g and %g", key,
                             open ? "strictly between" : "between", lo, hi);
@@ -282,7 +271,7 @@ static int parse_guardrail(const json_t *go, size_t i, ab_experiment_config *cfg
 
     if (ab_jin_number(go, "margin", where, -HUGE_VAL, HUGE_VAL, 0, &margin, &present, err))
         return -1;
-    margin = round15(margin);
+    margin = ab_jin_round15(margin);
     if (present && ab_guardrail_check_margin(margin, where, err)) return -1;
     g.margin = present ? margin : 0.0;
     return ab_experiment_add_guardrail(cfg, &g, where, err);
@@ -365,8 +354,8 @@ int ab_prior_parse(const json_t *p, double *mean, double *sd, ab_error *err)
     if (!had) return ab_error_set(err, 400, "prior.sd: required (the prior's standard "
                                             "deviation of the relative effect, e.g. 0.3)");
     if (!(*sd > 0.0)) return ab_error_set(err, 400, "prior.sd: must be greater than 0");
-    *mean = round15(*mean);
-    *sd = round15(*sd);
+    *mean = ab_jin_round15(*mean);
+    *sd = ab_jin_round15(*sd);
     return 0;
 }
 
@@ -411,6 +400,8 @@ static int parse_fields(const json_t *body, ab_experiment_config *cfg, ab_error 
 
     if (parse_guardrails(json_object_get(body, "guardrails"), cfg, err)) return -1;
     if (ab_prior_parse(json_object_get(body, "prior"), &cfg->prior_mean, &cfg->prior_sd, err))
+        return -1;
+    if (ab_revenue_cap_parse(json_object_get(body, "revenue_cap"), &cfg->revenue_cap, err))
         return -1;
     if (read_number(body, "min_days", 0.0, AB_MIN_DAYS_MAX, 0, &cfg->min_days, NULL, err))
         return -1;

@@ -6,6 +6,7 @@
 
 #include "abstat/stats.h"
 #include "base/timefmt.h"
+#include "json/revenue_cap_json.h"
 
 /* What GET shows beside the config: the daemon's state, never a setting. */
 static const char *const readonly_keys[] = {
@@ -100,6 +101,7 @@ json_t *ab_experiment_to_json(const ab_experiment_config *cfg)
                             ? json_pack("{s:o,s:o}", "mean", number_json(cfg->prior_mean),
                                         "sd", number_json(cfg->prior_sd))
                             : json_null()) ||
+        put(o, "revenue_cap", ab_revenue_cap_json(&cfg->revenue_cap)) ||
         put(o, "webhook", cfg->webhook ? json_string(cfg->webhook) : json_null()))
         goto fail;
     variants = json_object_get(o, "variants");

@@ -2,6 +2,8 @@
 #include "json/jsonin.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "abstat/stats.h"
@@ -130,4 +132,16 @@ json_t *ab_jin_parse(const char *buf, size_t len, ab_error *err)
 json_t *ab_jin_parse_text(const char *text, ab_error *err)
 {
     return ab_jin_parse(text, strlen(text), err);
+}
+
+/* Every number of a config is kept to the 15 significant digits that GET
+ * answers show (http.c renders JSON_REAL_PRECISION(15)). A client may PUT
+ * back what it fetched; unrounded, a value next to a bound did not survive
+ * that (power 0.99999999999999989 was accepted, GET showed 1.0 and the PUT
+ * failed). Digits beyond the 15th mean nothing to anyone setting up a test. */
+double ab_jin_round15(double d)
+{
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.15g", d);
+    return strtod(buf, NULL);
 }

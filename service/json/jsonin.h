@@ -33,6 +33,10 @@ int ab_jin_known_keys(const json_t *obj, const char *const *keys,
  * encode: the client would get a 500 instead of the 400). */
 int ab_jin_quote_len(const char *s, size_t max);
 
+/* d to the 15 significant digits that answers show (%.15g), so that a
+ * config read back and PUT again keeps its numbers. */
+double ab_jin_round15(double d);
+
 /* Parses a whole buffer as one JSON value (duplicate keys rejected).
  * New reference, or NULL with err set (400, with line and column). */
 json_t *ab_jin_parse(const char *buf, size_t len, ab_error *err);

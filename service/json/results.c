@@ -10,6 +10,7 @@
 #include "core/event.h"
 #include "json/journey_json.h"
 #include "json/jsonout.h"
+#include "json/revenue_cap_json.h"
 #include "json/variants_json.h"
 
 static void fill_views(const ab_live *e, const ab_evaluation *ev, ab_arm_view *view,
@@ -19,6 +20,8 @@ static void fill_views(const ab_live *e, const ab_evaluation *ev, ab_arm_view *v
     for (size_t i = 0; i < e->cfg.k; i++) {
         view[i].name = e->cfg.names[i];
         view[i].status = ev->status[i];
+        view[i].capped = ev->capped.on ? &ev->capped : NULL;
+        view[i].index = i;
         if (!i) continue;
         view[i].seq_now = &ev->seq_now[i];
         view[i].guards = ev->guards[i];
@@ -166,6 +169,7 @@ json_t *ab_results_json(const ab_live *e, const ab_evaluation *ev)
         ab_jset(o, "alpha", json_real(c->alpha)) ||
         ab_jset(o, "ci_level", json_real(1.0 - c->alpha)) ||
         ab_jset(o, "correction", json_string(ab_correction_name(c->correction))) ||
+        ab_jset(o, "revenue_cap", ab_revenue_cap_json(&c->revenue_cap)) ||
         ab_jset(o, "started_at", s->first_exposure_ms <= s->last_exposure_ms ? json_string(started)
                                                                  : json_null()) ||
         ab_jset(o, "days_running", json_real(ev->days_running)) ||

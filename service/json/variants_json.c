@@ -172,6 +172,26 @@ static json_t *aov_vs_json(const ab_aov_comparison *c)
                      ab_jnum(c->p_value));
 }
 
+/* revenue.capped and vs_control.revenue.capped (README "Statistics",
+ * Revenue capping): a side without a cap shows null in caps. */
+static int set_capped(json_t *o, json_t *vs, const ab_arm_view *v)
+{
+    const ab_capped_result *c = v->capped;
+    json_t *rev = json_object_get(o, "revenue"), *rev_vs = vs ? json_object_get(vs, "revenue") : NULL;
+    if (!c || !rev) return 0;
+    const ab_mean_summary *m = &c->arm[v->index];
+    if (ab_jset(rev, "capped",
+                json_pack("{s:o,s:o,s:o,s:[oo]}", "mean", ab_jnum(m->mean), "sd", ab_jnum(m->sd),
+                          "ci", ab_jinterval(m->ci), "caps", ab_jnum(c->lo), ab_jnum(c->hi))))
+        return -1;
+    if (!rev_vs) return 0;
+    const ab_welch_result *w = &c->vs[v->index];
+    return ab_jset(rev_vs, "capped",
+                   json_pack("{s:o,s:o,s:o,s:o,s:o}", "diff", ab_jnum(w->diff), "diff_ci",
+                             ab_jinterval(w->diff_ci), "t", ab_jnum(w->t), "df", ab_jnum(w->df),
+                             "p_value", ab_jnum(w->p_value)));
+}
+
 static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
                         const ab_arm_result *r, const ab_arm_view *v, int control)
 {
@@ -195,6 +215,7 @@ static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
     if (revenue && ab_jset(o, "revenue", revenue_json(&r->revenue))) goto fail;
     if (revenue && opts->aov && ab_jset(o, "aov", aov_json(&r->aov))) goto fail;
     if (nps && ab_jset(o, "nps", nps_json(&r->nps))) goto fail;
+    if (control && set_capped(o, NULL, v)) goto fail;
     if (!control) {
         if (!(vs = json_object())) goto fail;
         /* The instantaneous figures go beside the running ones: in the
@@ -217,6 +238,7 @@ static json_t *arm_json(const ab_analysis_opts *opts, const ab_arm_counts *a,
             goto fail;
         if (revenue && opts->aov && ab_jset(vs, "aov", aov_vs_json(&r->aov_vs))) goto fail;
         if (set_prior(vs, opts, r) || ab_cuped_json_set(vs, opts, r, v->seq_now)) goto fail;
+        if (set_capped(o, vs, v)) goto fail;
         if (ab_jset(o, "vs_control", vs)) {
             vs = NULL;
             goto fail;

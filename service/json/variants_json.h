@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "core/analysis.h"
+#include "core/revenue_cap.h"
 #include "core/verdict.h"
 
 /* What the caller knows of an arm beyond its counts. */
@@ -18,6 +19,10 @@ typedef struct {
     const ab_seq_result *seq_now;
     const ab_guard_result *guards; /* borrowed, nguards entries */
     size_t nguards;
+    /* revenue_cap's figures of every arm (README "Statistics", Revenue
+     * capping) and this arm's index in them; NULL: no cap (borrowed). */
+    const ab_capped_result *capped;
+    size_t index;
 } ab_arm_view;
 
 /* New reference: [{"metric", "phase"?, "margin", "control", "diff", "ci",

@@ -20,6 +20,7 @@
  * Without Chromium: skipped with a message, except as root (CI), where
  * `make test` installs it (scripts/test-deps.sh) and its absence fails. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -532,6 +533,28 @@ static void expect_aov_words(const td_daemon *d)
     td_free(&r);
 }
 
+/* With revenue_cap, the revenue panel says in words what was capped and
+ * gives the capped mean and difference as results give them. */
+static void expect_capped_words(const td_daemon *d)
+{
+    static const char sel[] = "'#guardrails tr[data-variant=\"buy-now\"] .capped'";
+    td_response r = call(d, "GET", "/v1/experiments/checkout-cta/results", NULL);
+    const json_t *b = json_array_get(json_object_get(r.json, "variants"), 1);
+    const json_t *c = json_object_get(json_object_get(b, "revenue"), "capped");
+    const json_t *vs = json_object_get(json_object_get(json_object_get(b, "vs_control"), "revenue"),
+                                       "capped");
+    double hi = json_number_value(json_array_get(json_object_get(c, "caps"), 1));
+    double mean = json_number_value(json_object_get(c, "mean"));
+    double diff = json_number_value(json_object_get(vs, "diff"));
+    char want[200];
+    CHECK(c != NULL && vs != NULL && hi > 0);
+    snprintf(want, sizeof want, "With the top 1\u00a0%% of revenue per user capped at %.2f: %.2f per user, "
+             "vs control %s%.2f", hi, mean, diff > 0 ? "+" : diff < 0 ? "\u2212" : "", fabs(diff));
+    expect_text(sel, want);
+    expect_text("'#guardrails'", "decide nothing");
+    td_free(&r);
+}
+
 /* A fortnight of checkout-cta (buy-now wins, green loses, revenue and NPS
  * guardrails; phases written in Dutch) and five days of the factorial hero
  * whose control cell gets too many users (a sample-ratio alert) and some
@@ -546,7 +569,7 @@ static void load(const td_daemon *d, int users)
     td_response r;
     put(d, "checkout-cta", "{\"description\": \"Buy-now button at checkout\", \"phase\": \"aankoop\","
         "\"variants\": [\"control\", \"buy-now\", \"green\"], \"guardrails\": [{\"metric\": \"revenue\","
-        "\"margin\": 0.02}, {\"metric\": \"nps\", \"margin\": 0}]}");
+        "\"margin\": 0.02}, {\"metric\": \"nps\", \"margin\": 0}], \"revenue_cap\": {\"percentile\": 0.99}}");
     put(d, "hero", "{\"description\": \"Hero headline and call to action\", \"phase\": \"overweging\","
         "\"factors\": [{\"name\": \"headline\", \"levels\": [\"a\", \"b\"]}, {\"name\": \"cta\","
         "\"levels\": [\"x\", \"y\"]}]}");
@@ -697,6 +720,7 @@ static void test_experiment(const td_daemon *d, const char *shots)
     expect_chart("chart-funnel", 9, 3);
     expect_journey_words(d);
     expect_aov_words(d);
+    expect_capped_words(d);
     expect_text("'#guardrails tr[data-variant=\"buy-now\"]'", "ok: not harmed");
     expect_text("'#guardrails'", "answers");
     expect_text("'#progress-words'", "users per variant planned");

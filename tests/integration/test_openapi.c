@@ -1108,7 +1108,8 @@ static void test_put(void)
     call(&D, "PUT", EXP, "/v1/experiments/price-test",
          "{\"variants\": [\"control\", \"premium\"], \"metric\": \"revenue\", \"min_days\": 0, "
          "\"variance_reduction\": \"cuped\", \"min_users\": 10, \"guardrails\": [{\"metric\": \"conversion\", \"phase\": \"aankoop\", "
-         "\"margin\": 0.02}, {\"metric\": \"nps\"}]}",
+         "\"margin\": 0.02}, {\"metric\": \"nps\"}], "
+         "\"revenue_cap\": {\"percentile\": 0.99, \"lower\": 0.01}}",
          201, VALID);
     call(&D, "PUT", EXP, "/v1/experiments/survey",
          "{\"variants\": [\"control\", \"short\", \"long\"], \"weights\": [2, 1, 1], "
@@ -1169,6 +1170,14 @@ static void test_put(void)
         {"{\"variants\": [\"a\", \"b\"], \"id\": \"other\"}", UNCHECKED},
         {"{\"variants\": [\"a\", \"b\"], \"baseline\": 2}", UNCHECKED},
         {"{\"factors\": [{\"name\": \"f\", \"levels\": [\"only\"]}]}", INVALID},
+        {"{\"variants\": [\"a\", \"b\"], \"revenue_cap\": {\"percentile\": 0}}", INVALID},
+        {"{\"variants\": [\"a\", \"b\"], \"revenue_cap\": {\"percentile\": 0.9, \"max\": 5}}",
+         INVALID},
+        {"{\"variants\": [\"a\", \"b\"], \"revenue_cap\": {\"lower\": 0.1}}", INVALID},
+        {"{\"variants\": [\"a\", \"b\"], \"revenue_cap\": 0.99}", INVALID},
+        {"{\"variants\": [\"a\", \"b\"], \"revenue_cap\": {\"max\": 5, \"min\": 6}}", UNCHECKED},
+        {"{\"variants\": [\"a\", \"b\"], \"revenue_cap\": {\"percentile\": 0.5, \"lower\": 0.6}}",
+         UNCHECKED},
     };
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
         call(&D, "PUT", EXP, "/v1/experiments/refused", bad[i].body, 400, bad[i].rc);

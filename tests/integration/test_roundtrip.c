@@ -152,6 +152,23 @@ static void test_readme_examples(void)
                " \"guardrails\": [], \"webhook\": \"https://hooks.example.com/abstat\"}",
                201, NULL);
     round_trip("everything", AUTH_ADMIN);
+    /* revenue_cap in each of its forms, digits beyond the 15th included. */
+    {
+        static const char *const caps[] = {
+            "{\"percentile\": 0.99}", "{\"percentile\": 0.975, \"lower\": 0.0123456789012345678}",
+            "{\"percentile\": 1}", "{\"max\": 412.5}", "{\"max\": 500, \"min\": -49.99}", "null"};
+        for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+            char body[300];
+            snprintf(body, sizeof body, "{\"variants\": [\"a\", \"b\"], \"metric\": \"revenue\", "
+                     "\"revenue_cap\": %s}", caps[i]);
+            put_expect("capped", body, i ? 200 : 201, NULL);
+            round_trip("capped", AUTH_ADMIN);
+            json_t *got = get_as(AUTH_ADMIN, "capped");
+            const json_t *rc = json_object_get(got, "revenue_cap");
+            CHECK(strcmp(caps[i], "null") ? json_is_object(rc) : json_is_null(rc));
+            json_decref(got);
+        }
+    }
 }
 
 /* README, Changing an experiment that has events: after the restart the

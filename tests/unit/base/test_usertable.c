@@ -7,7 +7,11 @@
 
 #include "abstat/stats.h"
 #include "test.h"
+
 #include "base/usertable.h"
+
+/* A revenue total: its double and its user's variant byte. */
+#define REVENUE_BYTES (sizeof(double) + 1)
 
 static double seconds(void)
 {
@@ -275,7 +279,7 @@ static void check_revenue(void)
     u = ab_usertable_find(&t, 11);
     CHECK(u && ab_usertable_revenue(&t, u) == 12.5);
     CHECK_INT(ab_usertable_bytes(&t),
-              t.cap * sizeof(ab_user) + (size_t)t.revenue_cap * sizeof(double));
+              t.cap * sizeof(ab_user) + (size_t)t.revenue_cap * REVENUE_BYTES);
     ab_usertable_free(&t);
     CHECK(t.revenue == NULL && t.revenue_count == 0);
 }
@@ -340,15 +344,15 @@ static void check_reserve_costs(void)
     CHECK_INT(ab_usertable_reserve_cost(&t, 0), 0);
     CHECK_INT(ab_usertable_reserve_cost(&t, 1), 4096 * sizeof(ab_user));
 
-    /* Revenue: doubling from 16. */
+    /* Revenue: doubling from 16, each total with its user's variant. */
     CHECK_INT(ab_usertable_revenue_cost(&t, 0), 0);
-    CHECK_INT(ab_usertable_revenue_cost(&t, 1), 16 * sizeof(double));
-    CHECK_INT(ab_usertable_revenue_cost(&t, 17), 32 * sizeof(double));
+    CHECK_INT(ab_usertable_revenue_cost(&t, 1), 16 * REVENUE_BYTES);
+    CHECK_INT(ab_usertable_revenue_cost(&t, 17), 32 * REVENUE_BYTES);
     CHECK(ab_usertable_revenue_cost(&t, (size_t)UINT32_MAX + 1) == SIZE_MAX);
     CHECK_INT(ab_usertable_reserve_revenue(&t, 100), 0);
     CHECK_INT(t.revenue_cap, 128);
     CHECK_INT(ab_usertable_revenue_cost(&t, 128), 0);
-    CHECK_INT(ab_usertable_revenue_cost(&t, 129), 256 * sizeof(double));
+    CHECK_INT(ab_usertable_revenue_cost(&t, 129), 256 * REVENUE_BYTES);
     CHECK_INT(ab_usertable_reserve_revenue(&t, (size_t)UINT32_MAX + 1), -1);
     CHECK_INT(t.revenue_cap, 128); /* a refused reservation changes nothing */
     double *rev = t.revenue;
@@ -359,7 +363,7 @@ static void check_reserve_costs(void)
     }
     CHECK_INT(bad, 0);
     CHECK(t.revenue == rev && t.revenue_cap == 128 && t.revenue_count == 128);
-    CHECK_INT(ab_usertable_revenue_cost(&t, 1), 256 * sizeof(double));
+    CHECK_INT(ab_usertable_revenue_cost(&t, 1), 256 * REVENUE_BYTES);
 
     /* Key set. */
     CHECK_INT(ab_keyset_reserve_cost(&k, 1), 16 * sizeof(uint64_t));
@@ -391,7 +395,8 @@ static void check_covariates(void)
     CHECK(t.covariate == NULL);
     CHECK(ab_usertable_covariate(&t, a) == 0.0);
     size_t before = ab_usertable_bytes(&t);
-    CHECK_INT(before, t.cap * sizeof(ab_user) + (size_t)t.revenue_cap * sizeof(double));
+    /* Each revenue slot: its total and its user's variant (one byte). */
+    CHECK_INT(before, t.cap * sizeof(ab_user) + (size_t)t.revenue_cap * (sizeof(double) + 1));
     size_t cost = ab_usertable_covariates_cost(&t, 1);
     CHECK_INT(cost, (size_t)t.revenue_cap * sizeof(double)); /* room enough: the array only */
     CHECK_INT(ab_usertable_reserve_covariates(&t, 1), 0);
@@ -411,7 +416,7 @@ static void check_covariates(void)
     size_t slots_before = (size_t)t.revenue_cap;
     CHECK(grow > 0);
     CHECK_INT(ab_usertable_reserve_revenue(&t, 1000), 0);
-    CHECK_INT(grow, (size_t)t.revenue_cap * 2 * sizeof(double));
+    CHECK_INT(grow, (size_t)t.revenue_cap * (2 * sizeof(double) + 1));
     CHECK(t.revenue_cap > slots_before);
     int bad = 0;
     for (uint64_t k = 1000; k < 2000; k++) {
@@ -436,7 +441,7 @@ static void check_covariates(void)
     /* An empty table: the first covariate makes both arrays. */
     ab_usertable_init(&t);
     cost = ab_usertable_covariates_cost(&t, 0);
-    CHECK_INT(cost, 2 * 16 * sizeof(double));
+    CHECK_INT(cost, 16 * (2 * sizeof(double) + 1));
     CHECK_INT(ab_usertable_reserve_covariates(&t, 0), 0);
     CHECK_INT(ab_usertable_bytes(&t), cost);
     ab_usertable_free(&t);

@@ -14,9 +14,9 @@ static const char *const all_keys[] = {
     "description", "phase", "variants", "factors", "weights", "metric",
     "alpha", "power", "mde", "baseline", "method", "sequential_tuning",
     "correction", "min_days", "min_users", "guardrails", "webhook", "prior",
-    "variance_reduction", NULL,
+    "variance_reduction", "revenue_cap", NULL,
 };
-#define ALL_KEYS 19
+#define ALL_KEYS 20
 
 /* Parses JSON text (any value) as the body of experiment "exp-1". */
 static int parse_text(const char *text, ab_experiment_config *cfg, ab_error *err)
@@ -695,6 +695,8 @@ static void test_round_trip(void)
     json_t *j;
 
     round_trip("{\"variants\": [\"control\", \"buy-now\"]}");
+    round_trip("{\"variants\": [\"a\", \"b\"], \"revenue_cap\": {\"percentile\": 0.99, \"lower\": 0.01}}");
+    round_trip("{\"variants\": [\"a\", \"b\"], \"revenue_cap\": {\"max\": 412.5, \"min\": -20}}");
     round_trip("{\"description\": \"Koop nu \\\"knop\\\" \\u00e9\", \"phase\": \"oRi\\u00cbntatie\","
                " \"variants\": [\"control\", \"b\", \"c\"], \"weights\": [0.1, 0.3, 0.7],"
                " \"metric\": \"nps\", \"alpha\": 0.1, \"power\": 0.95, \"mde\": 0.123456789,"
