@@ -190,8 +190,14 @@ static void write_with_last(struct evbuffer *src, struct evbuffer *dst, evutil_s
     size_t have = evbuffer_get_length(dst);
     int k = have ? evbuffer_peek(dst, -1, NULL, v, 16) : 0;
     ssize_t put;
-    if (k < 0 || k > 16 || evbuffer_peek(src, 1, NULL, &v[k], 1) != 1) {
-        /* Too many pieces: the two-step path. */
+    /* What writev sends must be drained from dst after it. A socket
+     * bufferevent's output is frozen at its front until its descriptor is
+     * set (libevent 2.1 unfreezes it in bufferevent_setfd, as evhttp's
+     * connections have it): draining 0 bytes tells, and a frozen buffer is
+     * left to the socket's own writes. */
+    if (k < 0 || k > 16 || (have && evbuffer_drain(dst, 0) != 0) ||
+        evbuffer_peek(src, 1, NULL, &v[k], 1) != 1) {
+        /* Too many pieces, or a frozen buffer: the two-step path. */
         if (have) evbuffer_write(dst, fd);
         if (evbuffer_get_length(dst) == 0) {
             evbuffer_remove_buffer(src, dst, 1);
@@ -204,7 +210,14 @@ static void write_with_last(struct evbuffer *src, struct evbuffer *dst, evutil_s
         iov[i].iov_len = i < k ? v[i].iov_len : 1;
     }
     put = writev(fd, iov, k + 1);
-    if (put <= 0) return; /* EAGAIN or an error: the socket's own write sees it */
+    if (put <= 0) {
+        /* EAGAIN (a client that does not read) or an error. With dst
+         * empty everything before the byte is in the kernel, so the byte
+         * goes to the socket's buffer, whose own write waits for room (or
+         * meets the error); left here, nothing would ever send it. */
+        if (!have) evbuffer_remove_buffer(src, dst, 1);
+        return;
+    }
     if ((size_t)put <= have) {
         evbuffer_drain(dst, (size_t)put);
         return;
