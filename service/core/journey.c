@@ -5,23 +5,6 @@
 
 #include <string.h>
 
-ab_status ab_journey_bound(ab_journey_result *out, size_t k, double alpha)
-{
-    ab_status st;
-    if (k < 2) return AB_EINVAL;
-    if (k > AB_MAX_ARMS) return AB_ERANGE;
-    for (size_t p = 0; p < AB_JOURNEY_STEPS; p++) {
-        ab_journey_step_result *r = &out->steps[p];
-        for (size_t i = 1; i < k; i++)
-            if ((st = ab_journey_step_bounds(&r->arm[i], &r->arm[0], alpha, &r->vs[i])))
-                return st;
-    }
-    for (size_t i = 1; i < k; i++)
-        if ((st = ab_nps_response_bounds(&out->nps[i], &out->nps[0], alpha, &out->nps_vs[i])))
-            return st;
-    return AB_OK;
-}
-
 ab_status ab_journey_run(const ab_counts *s, size_t k, double alpha, ab_journey_result *out)
 {
     ab_journey_arm steps[AB_JOURNEY_STEPS];

@@ -25,7 +25,8 @@ out=build/fuzz
 # Nothing that needs libevent or SQLite, so one link line fits all three.
 service="arena error utf8 event_parse event_scan event_json event event_schema timefmt experiment
          experiment_json experiment_render defaults jsonin phase analysis cuped_compare analyze_json
-         sample_size_json jsonout variants_json cuped_json verdict webhook_url"
+         sample_size_json jsonout variants_json cuped_json verdict webhook_url journey_bounds
+         journey_json revenue_cap revenue_cap_json"
 
 # ---- the compiler ---------------------------------------------------------
 
