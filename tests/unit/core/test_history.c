@@ -20,17 +20,8 @@
 
 static ab_event ev_of(ab_event_type type, const char *user, int64_t ts)
 {
-    ab_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = type;
-    ev.phase = AB_PHASE_DECISION;
-    ev.variant = -1;
-    ev.value = NAN;
-    ev.covariate = NAN;
-    ev.score = -1;
+    ab_event ev = tl_event(type, user);
     ev.ts_ms = ts;
-    ev.user = user;
-    ev.user_len = strlen(user);
     return ev;
 }
 

@@ -35,17 +35,8 @@ static ab_cuped_moments mine[2];
 
 static ab_event event(ab_event_type type, const char *user, int64_t ts)
 {
-    ab_event e;
-    memset(&e, 0, sizeof e);
-    e.type = type;
-    e.phase = AB_PHASE_DECISION;
-    e.variant = -1;
-    e.value = NAN;
-    e.covariate = NAN;
-    e.score = -1;
+    ab_event e = tl_event(type, user);
     e.ts_ms = ts;
-    e.user = user;
-    e.user_len = strlen(user);
     return e;
 }
 
