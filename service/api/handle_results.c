@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "engine/memory.h"
 #include "json/results.h"
+#include "json/scratch.h"
 
 typedef json_t *(*render_fn)(const ab_live *, const ab_evaluation *);
 
@@ -26,9 +27,16 @@ static void answer(ab_api *api, struct evhttp_request *req, const char *id, int 
     ab_status st;
     char *text, *keep;
     size_t len;
+    int scratch;
 
     if (!e) {
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
+        return;
+    }
+    /* Most reads of a busy experiment find nothing changed: they need
+     * neither an evaluation (about 200 KB to copy) nor a new text. */
+    if (e->answer[which] && ab_monitor_current(api->monitor, e)) {
+        ab_http_copy(req, 200, "application/json", e->answer[which], e->answer_len[which]);
         return;
     }
     if (!(ev = malloc(sizeof *ev))) {
@@ -47,7 +55,10 @@ static void answer(ab_api *api, struct evhttp_request *req, const char *id, int 
                      e->answer_len[which]);
         return;
     }
+    /* The tree lives only until it is printed (json/scratch.h). */
+    scratch = ab_json_scratch_begin() == 0;
     text = ab_http_json_text(render(e, ev), &len);
+    if (scratch) ab_json_scratch_end();
     free(ev);
     if (!text) {
         ab_http_error(req, 500, "out of memory");

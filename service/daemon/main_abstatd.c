@@ -13,6 +13,7 @@
 #include "http/guard.h"
 #include "http/server.h"
 #include "json/jsonout.h"
+#include "json/scratch.h"
 #include "base/log.h"
 
 static ab_daemon daemon_state;
@@ -216,6 +217,8 @@ int main(int argc, char **argv)
     ab_error err = {0, ""};
     int rc, status = 1, stalling = 0, up = UP_NONE;
 
+    /* Before any JSON value exists (json/scratch.h). */
+    ab_json_alloc_install();
     if ((rc = ab_options_parse(argc, argv, &d->opt)) != 0) return rc > 0 ? 0 : 2;
     ab_log_set_level(d->opt.log_level);
     ab_log_set_format(d->opt.log_format);
@@ -269,6 +272,10 @@ int main(int argc, char **argv)
     ab_webhooks_replay(&d->monitor.webhooks);
     stalling = 1;
     if (ab_stall_start(&d->stall, d->base, &d->metrics)) ab_warn("cannot start the loop-stall timer");
+    /* After the replay (throughput) and the threads' start (they keep
+     * the default slice): from here the loop serves requests. */
+    if (ab_process_prefer_latency())
+        ab_debug("no short time slice for the event loop: %s", strerror(errno));
     if (ab_server_run(&srv)) ab_logerr("event loop failed");
     stop(d, &srv);
     ab_monitor_save_all(&d->monitor);

@@ -1,5 +1,5 @@
 /* process.c — the daemon's own process: hashing seed, libevent's log,
- * port file, loopback check (see process.h). */
+ * port file, the loop's time slice, loopback check (see process.h). */
 #include "daemon/process.h"
 
 #include <arpa/inet.h>
@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sched.h>
+#include <linux/sched/types.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -56,6 +59,17 @@ int ab_process_write_port_file(const char *path, int port)
     }
     if (fclose(fp) != 0) return -1;
     return rename(tmp, path);
+}
+
+int ab_process_prefer_latency(void)
+{
+    struct sched_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.sched_policy = SCHED_NORMAL;
+    attr.sched_runtime = AB_LOOP_SLICE_NS;
+    /* glibc has no wrapper; the nice value stays 0 (sched_nice). */
+    return syscall(SYS_sched_setattr, 0, &attr, 0) == 0 ? 0 : -1;
 }
 
 int ab_process_is_loopback(const char *host)

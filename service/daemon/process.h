@@ -15,6 +15,18 @@ void ab_process_log_libevent(void);
  * 0, or -1 with errno set. */
 int ab_process_write_port_file(const char *path, int port);
 
+/* Asks the kernel for a short time slice (AB_LOOP_SLICE_NS) for the
+ * calling thread, the event loop: the commit, parse and witness threads
+ * keep the default slice and the same share of the CPU, but a request
+ * that wakes the loop no longer waits for one of them to finish a whole
+ * slice (Linux's EEVDF scheduler, 6.12 and later). Returns 0, or -1 with
+ * errno set when the kernel has no such setting; nothing else changes. */
+int ab_process_prefer_latency(void);
+/* The shortest slice the kernel grants (it clamps to 0.1–100 ms): a
+ * results answer takes a fraction of a millisecond, so the loop rarely
+ * needs a second slice for one. */
+#define AB_LOOP_SLICE_NS 100000u
+
 /* Whether host is "localhost" or a loopback address (IPv4 127/8, ::1). */
 int ab_process_is_loopback(const char *host);
 

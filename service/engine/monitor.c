@@ -143,6 +143,21 @@ static void report(ab_monitor *m, const ab_live *e, const ab_evaluation *ev, siz
     }
 }
 
+/* Unchanged counts and config give the same evaluation: the running
+ * minimum cannot move, nor can any status. */
+static int reuse(ab_monitor *m, ab_live *e, int read)
+{
+    if (e->dirty || !e->cache) return 0;
+    if (read) e->read_ms = ab_now_ms(); /* a read: its cache is worth keeping */
+    if (e->mon_unsaved) persist(m, e, e->mon, &e->watch);
+    return 1;
+}
+
+int ab_monitor_current(ab_monitor *m, ab_live *e)
+{
+    return reuse(m, e, 1);
+}
+
 ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int timer)
 {
     ab_monitor_arm before[AB_MAX_ARMS];
@@ -153,15 +168,12 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
      * its events are not acknowledged yet, and counting them marks the
      * experiment dirty for the next tick. (Waiting here held the loop up
      * for a commit every second.) */
-    if (!timer) e->read_ms = ab_now_ms(); /* a read: its cache is worth keeping */
-    /* Unchanged counts and config give the same evaluation: the running
-     * minimum cannot move, nor can any status. */
-    if (!e->dirty && e->cache) {
+    if (reuse(m, e, !timer)) {
         memcpy(ev, e->cache, sizeof *ev);
         ev->nnewly = 0;
-        if (e->mon_unsaved) persist(m, e, e->mon, &e->watch);
         return AB_OK;
     }
+    if (!timer) e->read_ms = ab_now_ms();
     memcpy(before, e->mon, sizeof before);
     watch_before = e->watch;
     if ((st = ab_evaluate(e, ab_now_ms(), ev)) != AB_OK) return st;

@@ -48,6 +48,13 @@ void ab_monitor_tick(ab_monitor *m);
  * evaluation as e's cache. */
 ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int timer);
 
+/* A read of e that needs no new evaluation: 1 when e's cached evaluation
+ * is current (no count or config changed since it was made), after doing
+ * what ab_monitor_evaluate does for a read of it (it keeps the cache and
+ * stores a monitoring state still unsaved); 0 otherwise, and nothing
+ * happens. The cache is e->cache (borrowed). */
+int ab_monitor_current(ab_monitor *m, ab_live *e);
+
 /* Writes every experiment's unsaved monitoring state (at shutdown). */
 void ab_monitor_save_all(ab_monitor *m);
 
