@@ -141,6 +141,12 @@ static int engines_start(ab_daemon *d, int *up, ab_error *err)
     *up = UP_INGEST;
     if (ab_ingest_init(&d->ingest, &ingest))
         return ab_error_set(err, 500, "cannot set up the commit event");
+    /* Several nodes: what the others commit is counted here too, in the
+     * store's order (README "Architecture"). */
+    if (ab_store_shared(d->store)) {
+        ab_ingest_follower f = ab_api_follower(&d->api);
+        ab_ingest_follow(&d->ingest, &f);
+    }
     *up = UP_POOL;
     if (ab_parse_pool_start(&d->parse_pool, d->base, d->opt.parse_threads, ab_api_parse_work,
                             ab_api_parse_done, &d->api))

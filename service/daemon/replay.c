@@ -9,8 +9,7 @@
 #include "base/log.h"
 #include "base/usertable.h"
 #include "core/event.h"
-#include "json/experiment_json.h"
-#include "json/jsonin.h"
+#include "api/api.h"
 
 /* Replay looks this many events ahead: each user's slot is prefetched
  * when its event is read and used only when it is applied, so the random
@@ -52,35 +51,13 @@ static int replay_experiment(void *arg, const ab_store_experiment *row)
 {
     replay_ctx *rc = arg;
     ab_error err = {0, ""};
-    ab_experiment_config cfg;
-    json_t *doc;
     ab_live *e;
 
     if (replay_drain(rc)) return -1;
     rc->current = NULL;
-    if (!(doc = ab_jin_parse_text(row->config, &err)) ||
-        ab_experiment_parse(row->id, doc, &cfg, &err)) {
-        json_decref(doc);
+    if (!(e = ab_api_live_from_row(row, &err))) {
         ab_logerr("stored experiment %s is unreadable: %s", row->id, err.text);
         return -1;
-    }
-    json_decref(doc);
-    if (!(e = ab_live_new(&cfg, row->key, row->stopped, row->created_ms))) {
-        ab_experiment_free(&cfg);
-        ab_logerr("out of memory loading experiment %s", row->id);
-        return -1;
-    }
-    e->monitoring_since_ms = row->monitoring_since_ms;
-    if (row->changes) {
-        json_t *changes = ab_jin_parse_text(row->changes, &err);
-        if (!json_is_array(changes)) {
-            json_decref(changes);
-            ab_live_free(e);
-            ab_logerr("stored change history of experiment %s is unreadable", row->id);
-            return -1;
-        }
-        json_decref(e->changes);
-        e->changes = changes;
     }
     if (ab_registry_add(rc->reg, e)) {
         ab_live_free(e);
