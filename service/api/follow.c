@@ -8,6 +8,17 @@
 #include "json/experiment_json.h"
 #include "json/jsonin.h"
 
+void ab_api_change_begin(ab_api *api)
+{
+    pthread_rwlock_wrlock(&api->reg_lock);
+}
+
+void ab_api_change_end(ab_api *api)
+{
+    api->reg_generation++;
+    pthread_rwlock_unlock(&api->reg_lock);
+}
+
 ab_live *ab_api_live_from_row(const ab_store_experiment *row, ab_error *err)
 {
     ab_experiment_config cfg;

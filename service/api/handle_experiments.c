@@ -18,17 +18,6 @@
 #include "base/log.h"
 #include "base/webhook_url.h"
 
-void ab_api_change_begin(ab_api *api)
-{
-    pthread_rwlock_wrlock(&api->reg_lock);
-}
-
-void ab_api_change_end(ab_api *api)
-{
-    api->reg_generation++;
-    pthread_rwlock_unlock(&api->reg_lock);
-}
-
 /* New reference: the experiment's config, status, test-definition history
  * and a few counts. */
 static json_t *experiment_json(const ab_live *e)
