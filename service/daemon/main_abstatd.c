@@ -256,6 +256,7 @@ int main(int argc, char **argv)
         return 1;
     }
     d->api.store = d->store;
+    d->metrics.evaluator = !ab_store_shared(d->store); /* shared: the monitor's tick says */
     /* The fixed part of the memory account: before any experiment. */
     ab_memory_measure_base(&d->memory);
     ab_store_set_recover(d->store, d->opt.recover);
@@ -271,8 +272,9 @@ int main(int argc, char **argv)
     d->base = srv.base;
     if (engines_start(d, &up, &err) || serve_setup(d, &srv, &err)) goto fail;
 
-    /* Deliveries stored before this start (a stop, a crash) go out again. */
-    ab_webhooks_replay(&d->monitor.webhooks);
+    /* Deliveries stored before this start (a stop, a crash) go out again;
+     * on a shared store they are the evaluator's, once it is (monitor.c). */
+    if (!ab_store_shared(d->store)) ab_webhooks_replay(&d->monitor.webhooks);
     stalling = 1;
     if (ab_stall_start(&d->stall, d->base, &d->metrics)) ab_warn("cannot start the loop-stall timer");
     if (ab_server_run(&srv)) ab_logerr("event loop failed");

@@ -10,6 +10,7 @@
 #include "base/usertable.h"
 #include "core/event.h"
 #include "api/api.h"
+#include "engine/monitor.h"
 
 /* Replay looks this many events ahead: each user's slot is prefetched
  * when its event is read and used only when it is applied, so the random
@@ -101,24 +102,8 @@ static int replay_event(void *arg, int64_t key, const ab_event *ev)
 static int replay_monitor(void *arg, const ab_store_monitor *m)
 {
     replay_ctx *rc = arg;
-    for (size_t i = 0; i < rc->reg->cap; i++) {
-        ab_live *e = ab_registry_at(rc->reg, i);
-        if (!e || e->key != m->key) continue;
-        if (m->arm == 0) {
-            e->watch.srm_min_p = m->min_p;
-            e->watch.srm_alert_since = m->status ? m->significant_since_ms : 0;
-            e->watch.plan_baseline = m->lo;
-            e->watch.plan_per_variant = m->hi;
-        } else if ((size_t)m->arm < e->cfg.k) {
-            e->mon[m->arm].min_p = m->min_p;
-            e->mon[m->arm].ci.lo = m->lo;
-            e->mon[m->arm].ci.hi = m->hi;
-            e->mon[m->arm].status = (ab_arm_status)m->status;
-            e->mon[m->arm].significant_since = m->significant_since_ms;
-        }
-        return 0;
-    }
-    return 0; /* rows of deleted experiments are harmless */
+    ab_monitor_apply_row(rc->reg, m);
+    return 0;
 }
 
 int ab_replay(ab_registry *reg, ab_store *store)

@@ -30,6 +30,7 @@ typedef struct {
     ab_monitor_deps deps;
     struct event *timer;
     ab_webhooks webhooks;
+    int evaluator;            /* a shared store: this node was the evaluator at the last tick */
 } ab_monitor;
 
 /* Sets up the webhooks and starts the once-a-second timer. -1 on
@@ -47,6 +48,10 @@ void ab_monitor_tick(ab_monitor *m);
  * timer = 1; a results request passes 0, which may also keep the
  * evaluation as e's cache. */
 ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int timer);
+
+/* Sets the monitoring state of one stored row on its experiment in reg
+ * (none: nothing); 1 when that changed anything, else 0. */
+int ab_monitor_apply_row(ab_registry *reg, const ab_store_monitor *m);
 
 /* Writes every experiment's unsaved monitoring state (at shutdown). */
 void ab_monitor_save_all(ab_monitor *m);

@@ -191,4 +191,6 @@ const ab_store_backend ab_store_postgresql = {
     ab_pg_outbox_del,
     ab_pg_outbox_load,
     ab_pg_follow,
+    ab_pg_evaluator,
+    ab_pg_monitor_load,
 };

@@ -141,6 +141,8 @@ static ab_store_status connect_now(ab_pg *p, ab_error *err)
     kind = ab_pg_exec(p, "set up the session", "SET synchronous_commit TO on; "
                       "SET client_min_messages TO warning; LISTEN " AB_PG_CHANNEL, err);
     p->polled_ms = 0; /* read the log at once */
+    __atomic_store_n(&p->leader, 0, __ATOMIC_RELEASE); /* the lock went with the old session */
+    p->lead_tried_ms = 0;
     return kind;
 }
 

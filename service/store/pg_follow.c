@@ -101,6 +101,28 @@ static int notified(ab_pg *p)
     return any;
 }
 
+int ab_pg_evaluator(const void *be)
+{
+    const ab_pg *p = be;
+    return __atomic_load_n(&p->leader, __ATOMIC_ACQUIRE);
+}
+
+/* Tries the evaluator lock (at most every AB_STORE_LEAD_TRY_MS). */
+static void try_lead(ab_pg *p)
+{
+    PGresult *r = NULL;
+    int64_t now = ab_pg_now_ms();
+    if (p->leader || now - p->lead_tried_ms < AB_STORE_LEAD_TRY_MS) return;
+    p->lead_tried_ms = now;
+    if (!p->conn || p->broken || PQstatus(p->conn) != CONNECTION_OK) return;
+    if (ab_pg_query(p, "take the evaluator lock", "SELECT pg_try_advisory_lock("
+                    AB_PG_EVALUATOR_LOCK ")", 0, NULL, NULL, NULL, 0, &r, NULL))
+        return;
+    if (PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t"))
+        __atomic_store_n(&p->leader, 1, __ATOMIC_RELEASE);
+    PQclear(r);
+}
+
 ab_store_status ab_pg_follow(void *be, int poll, ab_store_feed *out, ab_error *err)
 {
     ab_pg *p = be;
@@ -111,7 +133,12 @@ ab_store_status ab_pg_follow(void *be, int poll, ab_store_feed *out, ab_error *e
     int fmts[3] = {0, 0, 0};
     int64_t now = ab_pg_now_ms(), last;
     ab_store_feed_move(out, &p->got);
-    if (!poll || p->in_tx || !p->loaded) return AB_STORE_OK;
+    if (p->in_tx || !p->loaded) return AB_STORE_OK;
+    /* A connection lost since makes the lock lost too. */
+    if (p->leader && (p->broken || !p->conn || PQstatus(p->conn) != CONNECTION_OK))
+        __atomic_store_n(&p->leader, 0, __ATOMIC_RELEASE);
+    try_lead(p);
+    if (!poll) return AB_STORE_OK;
     if (!notified(p) && !p->more && now - p->polled_ms < AB_STORE_FOLLOW_POLL_MS)
         return AB_STORE_OK;
     p->polled_ms = now;

@@ -21,6 +21,11 @@
 /* The channel every commit and configuration change notifies, and every
  * node listens on (pg_follow.c). */
 #define AB_PG_CHANNEL "abstat_log"
+/* The session advisory lock of the one evaluator (README "Architecture",
+ * several nodes); 7303001 is the schema's transaction lock (pg.c). A
+ * session lock goes with its connection: a node killed or cut off lets go
+ * of it as its server process ends. */
+#define AB_PG_EVALUATOR_LOCK "7303003"
 
 /* The backend's handle: one connection, used by one thread at a time
  * (store.c serialises the ops). */
@@ -39,6 +44,10 @@ typedef struct {
     int64_t polled_ms;  /* when the log was last read (monotonic) */
     int more;           /* the last read stopped at its limit */
     int loaded;         /* load has set applied: following may begin */
+    /* This session holds AB_PG_EVALUATOR_LOCK (read by any thread:
+     * atomics); lead_tried_ms: when it was last tried. */
+    int leader;
+    int64_t lead_tried_ms;
 } ab_pg;
 
 /* Connects (again) when there is no usable connection: after a lost one
@@ -102,6 +111,9 @@ ab_store_status ab_pg_outbox_del(void *be, const char *id, ab_error *err);
 ab_store_status ab_pg_feed_parse(ab_pg *p, const PGresult *r, ab_store_feed *out, int64_t *last,
                                  ab_error *err);
 ab_store_status ab_pg_follow(void *be, int poll, ab_store_feed *out, ab_error *err);
+int ab_pg_evaluator(const void *be);
+ab_store_status ab_pg_monitor_load(void *be, int (*cb)(void *ctx, const ab_store_monitor *m),
+                                   void *ctx, ab_error *err);
 /* Takes the next position in the log (and with it the head row's lock,
  * until the transaction ends) for a configuration change. */
 ab_store_status ab_pg_take_seq(ab_pg *p, int64_t *seq, ab_error *err);

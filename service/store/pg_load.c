@@ -330,3 +330,12 @@ ab_store_status ab_pg_outbox_load(void *be, int (*cb)(void *ctx, const ab_store_
     PQclear(r);
     return AB_STORE_OK;
 }
+
+ab_store_status ab_pg_monitor_load(void *be, int (*cb)(void *ctx, const ab_store_monitor *m),
+                                   void *ctx, ab_error *err)
+{
+    ab_pg *p = be;
+    ab_store_loader ld = {NULL, NULL, cb};
+    ab_store_status kind = p->in_tx ? AB_STORE_OK : ab_pg_ready(p, err);
+    return kind ? kind : load_monitors(p, &ld, ctx, err);
+}

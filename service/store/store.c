@@ -294,6 +294,11 @@ int ab_store_shared(const ab_store *s)
     return s->be->follow != NULL;
 }
 
+int ab_store_evaluator(const ab_store *s)
+{
+    return s->be->evaluator ? s->be->evaluator(s->impl) : 1;
+}
+
 ab_store_status ab_store_submit(ab_store *s, ab_store_batch *b, ab_store_done done, void *arg)
 {
     job *j = calloc(1, sizeof *j);

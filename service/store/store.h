@@ -222,6 +222,16 @@ void ab_store_set_follow(ab_store *s, ab_store_follow follow, void *arg);
 /* 1 when other daemons may write to this store (its backend follows a
  * shared log). */
 int ab_store_shared(const ab_store *s);
+/* 1 when this node is the one evaluator of a shared store (it holds the
+ * store's evaluator lock, tried every AB_STORE_LEAD_TRY_MS by the store
+ * thread and held until its connection ends); always 1 when not shared.
+ * No wait: the store thread keeps the answer. */
+#define AB_STORE_LEAD_TRY_MS 1000
+int ab_store_evaluator(const ab_store *s);
+/* Every stored monitor row (the evaluator's), as ab_store_load gives
+ * them; rows live only during the call. A transaction of its own. */
+ab_store_status ab_store_monitor_load(ab_store *s, int (*cb)(void *ctx, const ab_store_monitor *m),
+                                      void *ctx, ab_error *err);
 
 /* ---- Start ------------------------------------------------------------- */
 

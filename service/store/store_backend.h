@@ -100,6 +100,12 @@ typedef struct {
      * notification came or AB_STORE_FOLLOW_POLL_MS passed), in order. On
      * the store thread, between commits. */
     ab_store_status (*follow)(void *be, int poll, ab_store_feed *out, ab_error *err);
+    /* A shared store: 1 while this node holds the evaluator lock (follow
+     * tries to take it); any thread. */
+    int (*evaluator)(const void *be);
+    /* A shared store: every monitor row, on the caller's thread. */
+    ab_store_status (*monitor_load)(void *be, int (*cb)(void *ctx, const ab_store_monitor *m),
+                                    void *ctx, ab_error *err);
 } ab_store_backend;
 
 /* SQLite: a database abstat.db in a data directory (sqlite.c). */

@@ -137,3 +137,12 @@ ab_store_status ab_store_outbox_load(ab_store *s,
     HELD(s, rc = s->be->outbox_load(s->impl, cb, ctx, err));
     return rc;
 }
+
+ab_store_status ab_store_monitor_load(ab_store *s, int (*cb)(void *ctx, const ab_store_monitor *m),
+                                      void *ctx, ab_error *err)
+{
+    ab_store_status rc;
+    if (!s->be->monitor_load) return AB_STORE_OK; /* one node: its memory is the state */
+    HELD(s, rc = s->be->monitor_load(s->impl, cb, ctx, err));
+    return rc;
+}

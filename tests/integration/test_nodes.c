@@ -508,6 +508,48 @@ static void test_kill(void)
     free(l.v);
 }
 
+/* The node whose /metrics says abstat_evaluator 1, or -1; *count how
+ * many say so (killed nodes skipped). */
+static int evaluator(int *count)
+{
+    int who = -1;
+    *count = 0;
+    for (int i = 0; i < NODES; i++)
+        if (N[i].pid > 0 && td_metric(&N[i], "abstat_evaluator") == 1) {
+            who = i;
+            (*count)++;
+        }
+    return who;
+}
+
+/* One evaluator at a time; kill -9 of it moves the role to another node
+ * within 5 s, and every node still answers the same. */
+static void test_failover(void)
+{
+    int count, who, next = -1;
+    double t0 = td_now_s(), took;
+    while ((who = evaluator(&count)) < 0 && td_now_s() - t0 < 5) td_sleep_ms(50);
+    CHECK_INT(count, 1);
+    if (who < 0) return;
+    kill(N[who].pid, SIGKILL);
+    waitpid(N[who].pid, NULL, 0);
+    N[who].pid = 0;
+    t0 = td_now_s();
+    while ((next = evaluator(&count)) < 0 && td_now_s() - t0 < 10) td_sleep_ms(20);
+    took = td_now_s() - t0;
+    printf("test_nodes: evaluator node %d killed -9; node %d took over after %.2f s\n", who, next,
+           took);
+    CHECK(next >= 0 && next != who);
+    CHECK_INT(count, 1);
+    CHECK(took < 5.0);
+    CHECK_INT(td_start(&N[who]), 0);
+    td_sleep_ms(1500); /* a second for the refreshed monitoring state */
+    CHECK_INT(evaluator(&count), next);
+    CHECK_INT(count, 1);
+    CHECK(same_answers_nodes("mix"));
+    CHECK(same_answers_nodes("kill"));
+}
+
 int main(void)
 {
     int up;
@@ -548,6 +590,7 @@ int main(void)
     test_equal_counts();
     test_config_changes();
     test_kill();
+    test_failover();
     for (int i = 0; i < NODES; i++) CHECK_INT(td_stop(&N[i]), 0);
     CHECK_INT(td_stop(&R), 0);
     for (int i = 0; i < NODES; i++) td_cleanup(&N[i]);
