@@ -219,10 +219,11 @@ static size_t apply_some(ab_ingest *in, ab_pending *p, size_t budget)
         ab_apply_result r = ab_state_apply_keyed(&e->state, ev, key);
         e->pending -= 1;
         e->dirty = 1;
-        m->ingested[ev->type]++;
+        /* Other nodes' events (no request) are theirs to count in metrics. */
+        if (p->done) m->ingested[ev->type]++;
         if (r == AB_APPLY_DUPLICATE) {
             p->duplicates++;
-            m->duplicates[ev->type]++;
+            if (p->done) m->duplicates[ev->type]++;
         } else if (r == AB_APPLY_NOMEM) {
             /* Cannot happen: the room was reserved before the events were
              * stored (reserve). Should it anyway, the event is stored and a
