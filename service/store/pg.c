@@ -130,6 +130,7 @@ static void pg_rollback(void *be)
     ab_pg *p = be;
     if (!p->in_tx) return;
     ab_pg_abort(p);
+    ab_pg_own_settle(p, 0);
     p->in_tx = 0;
 }
 
@@ -144,6 +145,7 @@ static ab_store_status pg_commit(void *be, ab_error *err)
         pg_rollback(p);
         return kind;
     }
+    ab_pg_own_settle(p, 1);
     p->in_tx = 0;
     return AB_STORE_OK;
 }

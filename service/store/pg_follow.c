@@ -42,10 +42,11 @@ static const char *text(const PGresult *r, int i, int c)
     return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
 }
 
+static int own_change(ab_pg *p, int64_t seq);
+
 ab_store_status ab_pg_feed_parse(ab_pg *p, const PGresult *r, ab_store_feed *out, int64_t *last,
                                  ab_error *err)
 {
-    (void)p;
     if (PQnfields(r) != 10)
         return ab_store_fail(err, AB_STORE_INTERNAL, "store: follow the log: %d columns",
                              PQnfields(r));
@@ -76,6 +77,10 @@ ab_store_status ab_pg_feed_parse(ab_pg *p, const PGresult *r, ab_store_feed *out
             it.exp = &e;
         } else {
             it.kind = AB_FEED_DELETE;
+        }
+        if (it.kind != AB_FEED_EVENTS && own_change(p, it.seq)) {
+            *last = it.seq;
+            continue;
         }
         if ((kind = ab_store_feed_add(out, &it, err))) return kind;
         *last = it.seq;
@@ -171,5 +176,26 @@ ab_store_status ab_pg_take_seq(ab_pg *p, int64_t *seq, ab_error *err)
     }
     *seq = ab_pg_get_i64(r, 0, 0);
     PQclear(r);
+    /* Not noted (more than fit): it comes back and is applied again, which
+     * is harmless but for the moment described at own_tx. */
+    if (p->nown_tx < sizeof p->own_tx / sizeof p->own_tx[0]) p->own_tx[p->nown_tx++] = *seq;
     return AB_STORE_OK;
+}
+
+void ab_pg_own_settle(ab_pg *p, int committed)
+{
+    for (size_t i = 0; committed && i < p->nown_tx; i++)
+        if (p->nown < sizeof p->own / sizeof p->own[0]) p->own[p->nown++] = p->own_tx[i];
+    p->nown_tx = 0;
+}
+
+/* 1 (and forgotten) when seq is one of this node's own committed changes. */
+static int own_change(ab_pg *p, int64_t seq)
+{
+    for (size_t i = 0; i < p->nown; i++)
+        if (p->own[i] == seq) {
+            p->own[i] = p->own[--p->nown];
+            return 1;
+        }
+    return 0;
 }

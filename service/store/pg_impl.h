@@ -48,6 +48,13 @@ typedef struct {
      * atomics); lead_tried_ms: when it was last tried. */
     int leader;
     int64_t lead_tried_ms;
+    /* This node's own configuration changes: seqs taken in the open
+     * transaction (own_tx), then, once committed, until the log brings
+     * them back (own), so that they are not applied twice: an older one
+     * coming back after a newer one was made here would undo it for a
+     * moment. A seq of a transaction rolled back is another's to take. */
+    int64_t own_tx[8], own[64];
+    size_t nown_tx, nown;
 } ab_pg;
 
 /* Connects (again) when there is no usable connection: after a lost one
@@ -117,6 +124,8 @@ ab_store_status ab_pg_monitor_load(void *be, int (*cb)(void *ctx, const ab_store
 /* Takes the next position in the log (and with it the head row's lock,
  * until the transaction ends) for a configuration change. */
 ab_store_status ab_pg_take_seq(ab_pg *p, int64_t *seq, ab_error *err);
+/* The open transaction's own seqs: committed (1) or rolled back (0). */
+void ab_pg_own_settle(ab_pg *p, int committed);
 
 /* The start and the outbox replay (pg_load.c). */
 ab_store_status ab_pg_load(void *be, const ab_store_loader *ld, void *ctx, int recover,

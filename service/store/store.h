@@ -194,9 +194,10 @@ ab_store_status ab_store_clear_monitor(ab_store *s, int64_t key, ab_error *err);
  * seq order, its own included: before the outcome of a batch it committed
  * at seq s come the others' items below s, and when idle the store thread
  * follows the log (LISTEN/NOTIFY, and a poll at least every
- * AB_STORE_FOLLOW_POLL_MS). A node's own event rows are not handed back
- * (its batch's outcome stands for them); its own configuration changes are
- * (applying one again changes nothing). */
+ * AB_STORE_FOLLOW_POLL_MS). A node's own event rows and configuration
+ * changes are not handed back (its batch's outcome and its own write stand
+ * for them), save a change made in a transaction of more than a few: that
+ * one comes back, and applying it again changes nothing. */
 #define AB_STORE_FOLLOW_POLL_MS 200
 
 typedef enum {
