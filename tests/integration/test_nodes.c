@@ -158,18 +158,6 @@ static char *get_body(const td_daemon *d, int decision, const char *id)
     return b;
 }
 
-static double events_of(const td_daemon *d, const char *id)
-{
-    char path[200];
-    td_response r;
-    double n;
-    snprintf(path, sizeof path, "/v1/experiments/%s", id);
-    r = td_req(d, "GET", path, NULL);
-    n = r.status == 200 ? json_number_value(json_object_get(r.json, "events")) : -1;
-    td_free(&r);
-    return n;
-}
-
 /* Every node holds want events of every experiment: the seconds it took
  * (counted from now), or -1 after 10 s. */
 static double catch_up(const double *want)
@@ -178,7 +166,7 @@ static double catch_up(const double *want)
     while (td_now_s() - t0 < 10) {
         int all = 1;
         for (int i = 0; i < NODES && all; i++)
-            for (size_t e = 0; e < 2 && all; e++) all = events_of(&N[i], IDS[e]) == want[e];
+            for (size_t e = 0; e < 2 && all; e++) all = td_events_of(&N[i], IDS[e]) == want[e];
         if (all) return td_now_s() - t0;
         td_sleep_ms(5);
     }
@@ -447,7 +435,7 @@ static void test_config_changes(void)
     put(&N[2], "cfg", "{\"variants\":[\"a\",\"b\",\"c\"],\"min_days\":0,\"min_users\":0}", 201);
     t = until_everywhere("/v1/experiments/cfg", 200);
     worst = t > worst ? t : worst;
-    for (int i = 0; i < NODES; i++) CHECK(events_of(&N[i], "cfg") == 0);
+    for (int i = 0; i < NODES; i++) CHECK(td_events_of(&N[i], "cfg") == 0);
     printf("test_nodes: create, stop, start, delete and create again on one node seen by every "
            "node within %.0f ms at worst\n", worst * 1000);
     CHECK(worst < 1.0);
@@ -498,18 +486,18 @@ static void test_kill(void)
         free(idx[i]);
     }
     t0 = td_now_s();
-    while (td_now_s() - t0 < 5 && (events_of(&N[0], "kill") < acked || events_of(&N[1], "kill") < acked))
+    while (td_now_s() - t0 < 5 && (td_events_of(&N[0], "kill") < acked || td_events_of(&N[1], "kill") < acked))
         td_sleep_ms(5);
     printf("test_nodes: node 2 killed -9 under load: %.0f events acknowledged, nodes 0 and 1 "
-           "count %.0f and %.0f\n", acked, events_of(&N[0], "kill"), events_of(&N[1], "kill"));
+           "count %.0f and %.0f\n", acked, td_events_of(&N[0], "kill"), td_events_of(&N[1], "kill"));
     CHECK(acked > 0 && acked < (double)l.n);
     /* Acknowledged: counted. Not acknowledged (the killed node's last
      * requests): counted when committed before the kill, else not. */
-    CHECK(events_of(&N[0], "kill") >= acked);
-    CHECK(events_of(&N[0], "kill") <= acked + PER_REQUEST * 64);
-    CHECK(events_of(&N[0], "kill") == events_of(&N[1], "kill"));
+    CHECK(td_events_of(&N[0], "kill") >= acked);
+    CHECK(td_events_of(&N[0], "kill") <= acked + PER_REQUEST * 64);
+    CHECK(td_events_of(&N[0], "kill") == td_events_of(&N[1], "kill"));
     CHECK_INT(td_start(&N[2]), 0);
-    CHECK(events_of(&N[2], "kill") == events_of(&N[0], "kill"));
+    CHECK(td_events_of(&N[2], "kill") == td_events_of(&N[0], "kill"));
     CHECK(same_answers_nodes("kill"));
     free(l.v);
 }
