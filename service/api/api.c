@@ -35,6 +35,7 @@ void ab_api_free(ab_api *api)
 {
     if (!api->ready) return;
     ab_api_tags_free(api);
+    ab_api_follow_free(api);
     pthread_rwlock_destroy(&api->reg_lock);
     api->ready = 0;
 }

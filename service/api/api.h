@@ -47,6 +47,15 @@ typedef struct ab_api {
     size_t nroutes;
     size_t tags_other;        /* the route of a reply without a tag */
     int ready;                /* ab_api_init succeeded */
+    /* Experiments another node deleted while this one still had events of
+     * them in flight (follow.c): out of the registry, freed once those
+     * are done. Owned. */
+    void **gone;
+    size_t ngone, capgone;
+    /* Keys this node deleted itself: older changes of them still to come
+     * from the log must not bring them back (keys are never reused). */
+    int64_t *deleted;
+    size_t ndeleted, capdeleted;
 } ab_api;
 
 /* Sets up what the api owns (the fields above "Owned" are the caller's),
@@ -54,6 +63,23 @@ typedef struct ab_api {
  * and makes every reply counted by its route. -1 on failure. */
 int ab_api_init(ab_api *api);
 void ab_api_free(ab_api *api);
+
+/* Changes to experiments are made between these, under the registry's
+ * write lock, for the parse workers (reg_lock above). */
+void ab_api_change_begin(ab_api *api);
+void ab_api_change_end(ab_api *api);
+
+/* Several nodes (follow.c): what ingest needs to count and apply what
+ * other nodes write (ab_ingest_follow), with arg api. */
+ab_ingest_follower ab_api_follower(ab_api *api);
+/* A live experiment from its stored row (config and change history
+ * parsed), not in any registry: new, or NULL with err set. */
+ab_live *ab_api_live_from_row(const ab_store_experiment *row, ab_error *err);
+/* Remembers that this node deleted key (see deleted above); -1 when out
+ * of memory. */
+int ab_api_note_deleted(ab_api *api, int64_t key);
+/* Frees what follow.c holds (at ab_api_free). */
+void ab_api_follow_free(ab_api *api);
 
 /* The evhttp general callback (arg: the ab_api): guard, route, CORS,
  * token, then the route's handler, which answers. */

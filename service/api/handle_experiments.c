@@ -18,19 +18,6 @@
 #include "base/log.h"
 #include "base/webhook_url.h"
 
-/* Changes to experiments are made under the registry's write lock, for
- * the parse workers (see api.h). */
-static void change_begin(ab_api *api)
-{
-    pthread_rwlock_wrlock(&api->reg_lock);
-}
-
-static void change_end(ab_api *api)
-{
-    api->reg_generation++;
-    pthread_rwlock_unlock(&api->reg_lock);
-}
-
 /* New reference: the experiment's config, status, test-definition history
  * and a few counts. */
 static json_t *experiment_json(const ab_live *e)
@@ -381,7 +368,7 @@ void ab_handle_experiment_put(ab_api *api, struct evhttp_request *req, const ab_
     }
     if (e) {
         int resize = e->cfg.k != cfg.k;
-        change_begin(api);
+        ab_api_change_begin(api);
         ab_experiment_free(&e->cfg);
         e->cfg = cfg;
         if (resize) { /* no events (checked above): start the counts afresh */
@@ -399,7 +386,7 @@ void ab_handle_experiment_put(ab_api *api, struct evhttp_request *req, const ab_
             e->mon_unsaved = 0;
         }
         e->dirty = 1;
-        change_end(api);
+        ab_api_change_end(api);
         if (restart && what[0])
             ab_info("experiment %s: monitoring restarted after a change of %s", id, what);
         else if (restart)
@@ -409,9 +396,9 @@ void ab_handle_experiment_put(ab_api *api, struct evhttp_request *req, const ab_
         ab_http_json(req, 200, experiment_json(e));
         return;
     }
-    change_begin(api);
+    ab_api_change_begin(api);
     if (!(e = ab_live_new(&cfg, row.key, 0, row.created_ms)) || ab_registry_add(api->reg, e)) {
-        change_end(api);
+        ab_api_change_end(api);
         /* Stored but not live: a restart loads it; say so rather than lie. */
         ab_live_free(e);
         ab_experiment_free(&cfg);
@@ -419,7 +406,7 @@ void ab_handle_experiment_put(ab_api *api, struct evhttp_request *req, const ab_
         ab_http_error(req, 500, "out of memory (the experiment is stored; restart to load it)");
         return;
     }
-    change_end(api);
+    ab_api_change_end(api);
     ab_info("experiment %s created with %zu variants", id, e->cfg.k);
     ab_http_json(req, 201, experiment_json(e));
 }
@@ -434,12 +421,16 @@ static void set_stopped(ab_api *api, struct evhttp_request *req, const char *id,
     ab_live *e = ab_registry_get(api->reg, id, strlen(id));
     ab_store_experiment row = {0, NULL, NULL, 0, 0, 0, NULL};
 
+    if (e && e->stopped != stopped) {
+        /* Flushing hears what other nodes wrote too: e may be gone after. */
+        ab_ingest_flush(api->ingest);
+        e = ab_registry_get(api->reg, id, strlen(id));
+    }
     if (!e) {
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
         return;
     }
     if (e->stopped != stopped) {
-        ab_ingest_flush(api->ingest);
         row.key = e->key;
         row.stopped = stopped;
         row.created_ms = e->created_ms;
@@ -448,10 +439,10 @@ static void set_stopped(ab_api *api, struct evhttp_request *req, const char *id,
             ab_api_store_fail(req, kind, &err);
             return;
         }
-        change_begin(api);
+        ab_api_change_begin(api);
         e->stopped = stopped;
         e->dirty = 1; /* the status is in every answer */
-        change_end(api);
+        ab_api_change_end(api);
         ab_info("experiment %s %s", id, stopped ? "stopped" : "started again");
     }
     ab_http_json(req, 200, experiment_json(e));
@@ -473,12 +464,16 @@ void ab_handle_experiment_delete(ab_api *api, struct evhttp_request *req, const 
     const char *id = call->id;
     ab_error err = {0, ""};
     ab_live *e = ab_registry_get(api->reg, id, strlen(id));
+    if (e) {
+        /* Pending events point at e: commit and count them before it goes
+         * (and hear what other nodes wrote: e may be gone after). */
+        ab_ingest_flush(api->ingest);
+        e = ab_registry_get(api->reg, id, strlen(id));
+    }
     if (!e) {
         ab_http_error(req, 404, "experiment \"%s\" not found", id);
         return;
     }
-    /* Pending events point at e: commit and count them before it goes. */
-    ab_ingest_flush(api->ingest);
     if ((kind = ab_store_begin(api->store, &err)) != AB_STORE_OK ||
         (kind = ab_store_delete_experiment(api->store, e->key, &err)) != AB_STORE_OK ||
         (kind = ab_store_commit(api->store, &err)) != AB_STORE_OK) {
@@ -486,9 +481,13 @@ void ab_handle_experiment_delete(ab_api *api, struct evhttp_request *req, const 
         ab_api_store_fail(req, kind, &err);
         return;
     }
-    change_begin(api);
+    /* Its older changes may still come back from the shared log. */
+    if (ab_store_shared(api->store) && ab_api_note_deleted(api, e->key))
+        ab_logerr("experiment %s: out of memory noting its deletion; a change of it another "
+                  "node made before may bring it back here until a restart", id);
+    ab_api_change_begin(api);
     ab_registry_remove(api->reg, e);
-    change_end(api);
+    ab_api_change_end(api);
     /* Its tables are freed: room for events again, at once. */
     ab_memory_recount(api->memory);
     ab_info("experiment %s deleted", id);

@@ -33,6 +33,11 @@ void ab_registry_remove(ab_registry *r, ab_live *e)
     if (ab_ptrmap_remove(r, ab_hash(e->cfg.id, strlen(e->cfg.id)), e) == 0) ab_live_free(e);
 }
 
+int ab_registry_detach(ab_registry *r, ab_live *e)
+{
+    return ab_ptrmap_remove(r, ab_hash(e->cfg.id, strlen(e->cfg.id)), e);
+}
+
 ab_live *ab_registry_at(const ab_registry *r, size_t i)
 {
     return ab_ptrmap_at(r, i);

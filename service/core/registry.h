@@ -83,6 +83,9 @@ ab_live *ab_registry_get(const ab_registry *r, const char *id, size_t len);
 int ab_registry_add(ab_registry *r, ab_live *e);
 /* Removes and frees e. */
 void ab_registry_remove(ab_registry *r, ab_live *e);
+/* Removes e without freeing it (the caller owns it now); 0, or -1 when
+ * it was not there. */
+int ab_registry_detach(ab_registry *r, ab_live *e);
 /* The i-th occupied slot for iteration: for (i = 0; i < r->cap; i++). */
 ab_live *ab_registry_at(const ab_registry *r, size_t i);
 void ab_registry_free(ab_registry *r);

@@ -142,6 +142,12 @@ static int engines_start(ab_daemon *d, int *up, ab_error *err)
     *up = UP_INGEST;
     if (ab_ingest_init(&d->ingest, &ingest))
         return ab_error_set(err, 500, "cannot set up the commit event");
+    /* Several nodes: what the others commit is counted here too, in the
+     * store's order (README "Architecture"). */
+    if (ab_store_shared(d->store)) {
+        ab_ingest_follower f = ab_api_follower(&d->api);
+        ab_ingest_follow(&d->ingest, &f);
+    }
     *up = UP_POOL;
     if (ab_parse_pool_start(&d->parse_pool, d->base, d->opt.parse_threads, ab_api_parse_work,
                             ab_api_parse_done, &d->api))
@@ -253,6 +259,7 @@ int main(int argc, char **argv)
         return 1;
     }
     d->api.store = d->store;
+    d->metrics.evaluator = !ab_store_shared(d->store); /* shared: the monitor's tick says */
     /* The fixed part of the memory account: before any experiment. */
     ab_memory_measure_base(&d->memory);
     ab_store_set_recover(d->store, d->opt.recover);
@@ -268,8 +275,9 @@ int main(int argc, char **argv)
     d->base = srv.base;
     if (engines_start(d, &up, &err) || serve_setup(d, &srv, &err)) goto fail;
 
-    /* Deliveries stored before this start (a stop, a crash) go out again. */
-    ab_webhooks_replay(&d->monitor.webhooks);
+    /* Deliveries stored before this start (a stop, a crash) go out again;
+     * on a shared store they are the evaluator's, once it is (monitor.c). */
+    if (!ab_store_shared(d->store)) ab_webhooks_replay(&d->monitor.webhooks);
     stalling = 1;
     if (ab_stall_start(&d->stall, d->base, &d->metrics)) ab_warn("cannot start the loop-stall timer");
     /* After the replay (throughput) and the threads' start (they keep

@@ -49,7 +49,7 @@ static void usage(FILE *fp)
     flag(fp, "--data DIR", "directory of the SQLite store (created if missing;\n"
          "locked against a second daemon)", "(required, or --store)");
     flag(fp, "--store URL", "PostgreSQL store instead: postgresql://USER@HOST/DB (or\n"
-         "postgres://); one daemon per database, a second is refused", "(required, or --data)");
+         "postgres://); several daemons may share one database", "(required, or --data)");
     flag(fp, "--tokens FILE", "bearer tokens, lines \"ingest|read|admin TOKEN\"; reread\n"
          "on SIGHUP", "none: open, loopback only");
     flag(fp, "--durability normal|full", "normal survives a crash of the process; full also\n"

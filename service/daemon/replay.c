@@ -9,8 +9,8 @@
 #include "base/log.h"
 #include "base/usertable.h"
 #include "core/event.h"
-#include "json/experiment_json.h"
-#include "json/jsonin.h"
+#include "api/api.h"
+#include "engine/monitor.h"
 
 /* Replay looks this many events ahead: each user's slot is prefetched
  * when its event is read and used only when it is applied, so the random
@@ -52,35 +52,13 @@ static int replay_experiment(void *arg, const ab_store_experiment *row)
 {
     replay_ctx *rc = arg;
     ab_error err = {0, ""};
-    ab_experiment_config cfg;
-    json_t *doc;
     ab_live *e;
 
     if (replay_drain(rc)) return -1;
     rc->current = NULL;
-    if (!(doc = ab_jin_parse_text(row->config, &err)) ||
-        ab_experiment_parse(row->id, doc, &cfg, &err)) {
-        json_decref(doc);
+    if (!(e = ab_api_live_from_row(row, &err))) {
         ab_logerr("stored experiment %s is unreadable: %s", row->id, err.text);
         return -1;
-    }
-    json_decref(doc);
-    if (!(e = ab_live_new(&cfg, row->key, row->stopped, row->created_ms))) {
-        ab_experiment_free(&cfg);
-        ab_logerr("out of memory loading experiment %s", row->id);
-        return -1;
-    }
-    e->monitoring_since_ms = row->monitoring_since_ms;
-    if (row->changes) {
-        json_t *changes = ab_jin_parse_text(row->changes, &err);
-        if (!json_is_array(changes)) {
-            json_decref(changes);
-            ab_live_free(e);
-            ab_logerr("stored change history of experiment %s is unreadable", row->id);
-            return -1;
-        }
-        json_decref(e->changes);
-        e->changes = changes;
     }
     if (ab_registry_add(rc->reg, e)) {
         ab_live_free(e);
@@ -124,24 +102,8 @@ static int replay_event(void *arg, int64_t key, const ab_event *ev)
 static int replay_monitor(void *arg, const ab_store_monitor *m)
 {
     replay_ctx *rc = arg;
-    for (size_t i = 0; i < rc->reg->cap; i++) {
-        ab_live *e = ab_registry_at(rc->reg, i);
-        if (!e || e->key != m->key) continue;
-        if (m->arm == 0) {
-            e->watch.srm_min_p = m->min_p;
-            e->watch.srm_alert_since = m->status ? m->significant_since_ms : 0;
-            e->watch.plan_baseline = m->lo;
-            e->watch.plan_per_variant = m->hi;
-        } else if ((size_t)m->arm < e->cfg.k) {
-            e->mon[m->arm].min_p = m->min_p;
-            e->mon[m->arm].ci.lo = m->lo;
-            e->mon[m->arm].ci.hi = m->hi;
-            e->mon[m->arm].status = (ab_arm_status)m->status;
-            e->mon[m->arm].significant_since = m->significant_since_ms;
-        }
-        return 0;
-    }
-    return 0; /* rows of deleted experiments are harmless */
+    ab_monitor_apply_row(rc->reg, m);
+    return 0;
 }
 
 int ab_replay(ab_registry *reg, ab_store *store)

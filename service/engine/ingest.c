@@ -102,9 +102,8 @@ static void complete_failed(ab_pending *p, ab_ingest_kind kind, ab_store_status 
  * commit, when failing is no longer an option). Upper bounds per run of
  * one experiment: every exposure may be a new user, every id new, every
  * conversion with a value a user's first. Most of the time the tables have
- * room and this is a capacity check per run. 0, or -1 after completing p
- * NO_MEMORY (nothing reserved, nothing stored). */
-static int reserve(ab_ingest *in, ab_pending *p)
+ * room and this is a capacity check per run (ingest.h). */
+int ab_ingest_reserve(ab_ingest *in, ab_pending *p, int force, const char **why_out)
 {
     ab_memory *mem = in->dep.memory;
     const ab_event *ev = p->batch.events;
@@ -149,7 +148,7 @@ static int reserve(ab_ingest *in, ab_pending *p)
             size_t per = ab_history_day_bytes(e->state.k);
             cost = days > (SIZE_MAX - cost) / per ? SIZE_MAX : cost + days * per;
         }
-        if (cost && (cost == SIZE_MAX || !ab_memory_fits(mem, cost))) {
+        if (!force && cost && (cost == SIZE_MAX || !ab_memory_fits(mem, cost))) {
             why = "counting these events would need more";
             goto refuse;
         }
@@ -166,6 +165,18 @@ static int reserve(ab_ingest *in, ab_pending *p)
     return 0;
 refuse:
     release(p);
+    *why_out = why;
+    return -1;
+}
+
+/* ab_ingest_reserve for a request: 0, or -1 after completing p NO_MEMORY
+ * (nothing reserved, nothing stored). */
+static int reserve(ab_ingest *in, ab_pending *p)
+{
+    const char *why = NULL;
+    size_t n = p->batch.n;
+    ab_memory *mem = in->dep.memory;
+    if (!ab_ingest_reserve(in, p, 0, &why)) return 0;
     ab_log_ratelimited(AB_LOG_WARN, "refused %zu events (503): %s (%zu of %zu bytes in use)",
                        n, why, ab_memory_used(mem), mem->limit);
     in->dep.metrics->rejected += n;
@@ -209,10 +220,11 @@ static size_t apply_some(ab_ingest *in, ab_pending *p, size_t budget)
         ab_apply_result r = ab_state_apply_keyed(&e->state, ev, key);
         e->pending -= 1;
         e->dirty = 1;
-        m->ingested[ev->type]++;
+        /* Other nodes' events (no request) are theirs to count in metrics. */
+        if (p->done) m->ingested[ev->type]++;
         if (r == AB_APPLY_DUPLICATE) {
             p->duplicates++;
-            m->duplicates[ev->type]++;
+            if (p->done) m->duplicates[ev->type]++;
         } else if (r == AB_APPLY_NOMEM) {
             /* Cannot happen: the room was reserved before the events were
              * stored (reserve). Should it anyway, the event is stored and a
@@ -227,9 +239,7 @@ static size_t apply_some(ab_ingest *in, ab_pending *p, size_t budget)
     return end - start;
 }
 
-/* Counts committed events, at most budget (SIZE_MAX: all), oldest first,
- * completing each request once all its events are counted. */
-static void apply_committed(ab_ingest *in, size_t budget)
+void ab_ingest_count(ab_ingest *in, size_t budget)
 {
     while (in->done && budget) {
         ab_pending *p = in->done;
@@ -322,7 +332,7 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (in->head && ab_store_accepting(in->dep.store)) submit_open(in);
-    apply_committed(in, APPLY_SLICE);
+    ab_ingest_count(in, APPLY_SLICE);
     if (in->done) event_active(in->idle_ev, EV_TIMEOUT, 0);
 }
 
@@ -379,6 +389,7 @@ void ab_ingest_free(ab_ingest *in)
 {
     if (!in->dep.store) return; /* never set up */
     ab_store_set_notify(in->dep.store, NULL, NULL);
+    ab_store_set_follow(in->dep.store, NULL, NULL);
     if (in->idle_ev) event_free(in->idle_ev);
     if (in->wake_ev) event_free(in->wake_ev);
     if (in->wake_fd >= 0) close(in->wake_fd);
@@ -395,7 +406,7 @@ int ab_ingest_flush(ab_ingest *in)
     submit_open(in);
     in->last_failed = 0;
     ab_store_wait(in->dep.store);
-    apply_committed(in, SIZE_MAX);
+    ab_ingest_count(in, SIZE_MAX);
     return in->last_failed ? -1 : 0;
 }
 

@@ -86,6 +86,18 @@ typedef struct {
 
 typedef struct ab_commit_group ab_commit_group;
 
+/* What ingest asks of its owner to count what other nodes committed
+ * (store.h, "Several nodes"; ingest_follow.c). */
+typedef struct {
+    /* The live experiment (ab_live) of store key `key`, or NULL when this
+     * node does not hold it (deleted). */
+    void *(*resolve)(void *arg, int64_t key);
+    /* A configuration change or a deletion, applied on the loop once every
+     * event before it in the log is counted. */
+    void (*change)(void *arg, const ab_store_feed_item *it);
+    void *arg;
+} ab_ingest_follower;
+
 typedef struct {
     ab_ingest_deps dep;
     struct event *idle_ev;    /* lowest priority: runs when no I/O is ready */
@@ -97,6 +109,8 @@ typedef struct {
     int64_t opened_ns;        /* when the open batch got its first request */
     ab_pending *done, *done_tail; /* committed, being counted in slices */
     int last_failed;          /* the last outcome heard was a failure */
+    ab_ingest_follower follower; /* all NULL on a store of one node */
+    uint64_t followed;        /* other nodes' events counted here */
 } ab_ingest;
 
 /* Sets up the commit and wake events on dep->base and the store's
@@ -120,6 +134,22 @@ size_t ab_ingest_inflight_bytes(void);
  * --max-memory or fails, p is refused (NO_MEMORY) and nothing of it is
  * stored, so that COUNTED always means counted. */
 void ab_ingest_submit(ab_ingest *in, ab_pending *p);
+
+/* Reserves room for counting p's events in each experiment (README
+ * "Storage and durability, Security": a 202 is only ever sent for counted
+ * events, and counting comes after the commit, when failing is no longer
+ * an option). 0, or -1 with *why set and nothing reserved: --max-memory
+ * would be crossed (only unless force: events other nodes stored are
+ * counted whatever it costs) or memory ran out. */
+int ab_ingest_reserve(ab_ingest *in, ab_pending *p, int force, const char **why);
+/* Counts committed events, at most budget (SIZE_MAX: all), oldest first,
+ * completing each request once all its events are counted. */
+void ab_ingest_count(ab_ingest *in, size_t budget);
+
+/* Counts on this node what other nodes commit, in the store's order: sets
+ * the store's follower (ab_store_set_follow) to ingest_follow.c's. Call
+ * after ab_ingest_init, when the store is shared. */
+void ab_ingest_follow(ab_ingest *in, const ab_ingest_follower *f);
 
 /* Commits the open batch now, waits for every commit in flight, counts
  * every committed event and completes the requests; 0, or -1 when the

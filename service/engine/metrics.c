@@ -147,9 +147,12 @@ int ab_metrics_render(const ab_metrics *m, double users, double experiments,
         "# HELP abstat_webhooks_pending Webhook deliveries stored and not yet answered 2xx.\n"
         "# TYPE abstat_webhooks_pending gauge\n"
         "abstat_webhooks_pending %llu\n"
+        "# HELP abstat_evaluator 1 when this node runs the once-a-second evaluation, the running minima and the webhooks (always on one node; on PostgreSQL the holder of the evaluator lock).\n"
+        "# TYPE abstat_evaluator gauge\n"
+        "abstat_evaluator %d\n"
         "# HELP abstat_loop_stall_max_seconds Longest the event loop was late for a 10 ms timer since start.\n"
         "# TYPE abstat_loop_stall_max_seconds gauge\n"
         "abstat_loop_stall_max_seconds %.6f\n",
-        (unsigned long long)m->webhooks_pending, m->loop_stall_max) < 0;
+        (unsigned long long)m->webhooks_pending, m->evaluator, m->loop_stall_max) < 0;
     return bad ? -1 : 0;
 }

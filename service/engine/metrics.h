@@ -34,6 +34,7 @@ typedef struct ab_metrics {
     /* What the start-up checks of the store found (--recover). */
     uint64_t store_lost_events, store_lost_commits, store_corrupt_rows;
     int store_recovered;
+    int evaluator;                   /* 1: this node runs the evaluation and webhooks */
 } ab_metrics;
 
 /* Zeroes m and names its request routes: labels[0..n-1] (borrowed), the

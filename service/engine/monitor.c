@@ -143,13 +143,52 @@ static void report(ab_monitor *m, const ab_live *e, const ab_evaluation *ev, siz
     }
 }
 
+int ab_monitor_apply_row(ab_registry *reg, const ab_store_monitor *m)
+{
+    for (size_t i = 0; i < reg->cap; i++) {
+        ab_live *e = ab_registry_at(reg, i);
+        ab_monitor_exp w;
+        ab_monitor_arm a;
+        if (!e || e->key != m->key) continue;
+        if (m->arm == 0) {
+            w = e->watch;
+            w.srm_min_p = m->min_p;
+            w.srm_alert_since = m->status ? m->significant_since_ms : 0;
+            w.plan_baseline = m->lo;
+            w.plan_per_variant = m->hi;
+            if (watch_same(&w, &e->watch)) return 0;
+            e->watch = w;
+            return 1;
+        }
+        if ((size_t)m->arm >= e->cfg.k) return 0;
+        a.min_p = m->min_p;
+        a.ci.lo = m->lo;
+        a.ci.hi = m->hi;
+        a.status = (ab_arm_status)m->status;
+        a.significant_since = m->significant_since_ms;
+        if (arm_same(&a, &e->mon[m->arm])) return 0;
+        e->mon[m->arm] = a;
+        return 1;
+    }
+    return 0; /* rows of deleted experiments are harmless */
+}
+
+/* Several nodes: only the evaluator (ab_store_evaluator) moves the
+ * monitoring state, stores it and reports; every other node answers from
+ * the evaluator's stored state (refreshed each second, tick below), so
+ * that every node gives the same answers for the same counts. */
+static int follower(const ab_monitor *m)
+{
+    return ab_store_shared(m->deps.store) && !ab_store_evaluator(m->deps.store);
+}
+
 /* Unchanged counts and config give the same evaluation: the running
  * minimum cannot move, nor can any status. */
 static int reuse(ab_monitor *m, ab_live *e, int read)
 {
     if (e->dirty || !e->cache) return 0;
     if (read) e->read_ms = ab_now_ms(); /* a read: its cache is worth keeping */
-    if (e->mon_unsaved) persist(m, e, e->mon, &e->watch);
+    if (e->mon_unsaved && !follower(m)) persist(m, e, e->mon, &e->watch);
     return 1;
 }
 
@@ -187,6 +226,12 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
                      (e->cache = malloc(sizeof *e->cache))))
         memcpy(e->cache, ev, sizeof *ev);
     e->dirty = 0;
+    if (follower(m)) {
+        /* The evaluator's state stays as stored: this evaluation only answers. */
+        memcpy(e->mon, before, sizeof before);
+        e->watch = watch_before;
+        return AB_OK;
+    }
     /* README "Monitoring, significance and webhooks": the goal phase "decision" is what gets announced, and nothing
      * while the split is wrong: its significance cannot be trusted. The
      * reports come first so that persist stores their deliveries in the
@@ -201,9 +246,53 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
     return AB_OK;
 }
 
+static int refresh_row(void *ctx, const ab_store_monitor *row)
+{
+    ab_monitor *m = ctx;
+    if (ab_monitor_apply_row(m->deps.reg, row)) {
+        for (size_t i = 0; i < m->deps.reg->cap; i++) {
+            ab_live *e = ab_registry_at(m->deps.reg, i);
+            if (e && e->key == row->key) e->dirty = 1; /* its answers change */
+        }
+    }
+    return 0;
+}
+
+/* Several nodes: the evaluator's stored state read again; 0, or -1. */
+static int refresh(ab_monitor *m)
+{
+    ab_error err = {0, ""};
+    if (ab_store_monitor_load(m->deps.store, refresh_row, m, &err)) {
+        ab_log_ratelimited(AB_LOG_WARN, "reading the evaluator's monitoring state: %s", err.text);
+        return -1;
+    }
+    return 0;
+}
+
 void ab_monitor_tick(ab_monitor *m)
 {
-    ab_evaluation *ev = malloc(sizeof *ev);
+    ab_evaluation *ev;
+    if (ab_store_shared(m->deps.store)) {
+        int lead = ab_store_evaluator(m->deps.store);
+        m->deps.metrics->evaluator = lead;
+        if (!lead) {
+            if (m->evaluator) ab_warn("this node is no longer the evaluator (its connection "
+                                      "to PostgreSQL was lost)");
+            m->evaluator = 0;
+            refresh(m);
+            return;
+        }
+        if (!m->evaluator) {
+            /* Taking over: from the last evaluator's stored state, and its
+             * outbox's deliveries still pending are this node's to send. */
+            if (refresh(m)) return;
+            m->evaluator = 1;
+            ab_info("this node is now the evaluator (PostgreSQL advisory lock %s)",
+                    "7303003");
+            ab_webhooks_replay(&m->webhooks);
+        }
+    }
+    ev = malloc(sizeof *ev);
     if (!ev) {
         ab_logerr("out of memory for the monitoring evaluation");
         return;

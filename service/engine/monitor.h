@@ -30,6 +30,7 @@ typedef struct {
     ab_monitor_deps deps;
     struct event *timer;
     ab_webhooks webhooks;
+    int evaluator;            /* a shared store: this node was the evaluator at the last tick */
 } ab_monitor;
 
 /* Sets up the webhooks and starts the once-a-second timer. -1 on
@@ -54,6 +55,10 @@ ab_status ab_monitor_evaluate(ab_monitor *m, ab_live *e, ab_evaluation *ev, int 
  * stores a monitoring state still unsaved); 0 otherwise, and nothing
  * happens. The cache is e->cache (borrowed). */
 int ab_monitor_current(ab_monitor *m, ab_live *e);
+
+/* Sets the monitoring state of one stored row on its experiment in reg
+ * (none: nothing); 1 when that changed anything, else 0. */
+int ab_monitor_apply_row(ab_registry *reg, const ab_store_monitor *m);
 
 /* Writes every experiment's unsaved monitoring state (at shutdown). */
 void ab_monitor_save_all(ab_monitor *m);

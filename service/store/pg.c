@@ -34,6 +34,21 @@ static const char *const SCHEMA =
     " found bigint);"
     "CREATE TABLE IF NOT EXISTS abstat_health(one int PRIMARY KEY, at bigint);";
 
+/* Version 2: several nodes. abstat_config_log holds every configuration
+ * change (op 1: the experiment row as written, op 2: its deletion) at its
+ * place in the same seq order as the event rows, so that every node
+ * applies changes and events in one order (pg_follow.c). The foreign key
+ * makes a batch of a node that has not yet seen a deletion fail (and be
+ * answered 503) instead of storing events of an experiment that no
+ * longer exists; NOT VALID: it is checked for new rows only. */
+static const char *const SCHEMA_2 =
+    "CREATE TABLE IF NOT EXISTS abstat_config_log(seq bigint PRIMARY KEY, key bigint NOT NULL,"
+    " op int NOT NULL, id text, config text, stopped int, created_ms bigint,"
+    " monitoring_since_ms bigint, changes text);"
+    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'abstat_log_exp_fk')"
+    " THEN ALTER TABLE abstat_log ADD CONSTRAINT abstat_log_exp_fk FOREIGN KEY (exp_key)"
+    " REFERENCES abstat_experiments(key) NOT VALID; END IF; END $$;";
+
 /* Creates, checks or migrates the schema in one transaction, under an
  * advisory lock so that daemons starting together do it once. */
 static ab_store_status schema(ab_pg *p, ab_error *err)
@@ -55,13 +70,13 @@ static ab_store_status schema(ab_pg *p, ab_error *err)
                              "abstatd", v, AB_PG_SCHEMA);
         goto fail;
     }
-    if (v < 1) {
-        /* new (or made by a start that failed half-way): version 1 now */
-        if ((kind = ab_pg_exec(p, "write the schema version", "DELETE FROM abstat_schema;"
-                               "INSERT INTO abstat_schema VALUES(1);", err)))
-            goto fail;
-    }
-    /* Migrations from version v to v + 1 go here when there are any. */
+    /* New (or made by a start that failed half-way), or version 1: the
+     * tables of version 2 are added (both idempotent). */
+    if (v < 2 && ((kind = ab_pg_exec(p, "migrate the schema to version 2", SCHEMA_2, err)) ||
+                  (kind = ab_pg_exec(p, "write the schema version", "DELETE FROM abstat_schema;"
+                                     "INSERT INTO abstat_schema VALUES(2);", err))))
+        goto fail;
+    /* Migrations from version v to v + 1 go here. */
     return ab_pg_exec(p, "create the schema", "COMMIT", err);
 fail:
     ab_pg_abort(p);
@@ -72,7 +87,7 @@ static void pg_close(void *be)
 {
     ab_pg *p = be;
     if (!p) return;
-    ab_pg_unlock(p);
+    ab_store_feed_free(&p->got);
     if (p->conn) PQfinish(p->conn);
     free(p->conninfo);
     free(p);
@@ -91,14 +106,11 @@ static void *pg_open(const char *where, ab_durability durability, ab_error *err)
         ab_store_fail(err, AB_STORE_NOMEM, "out of memory");
         return NULL;
     }
-    /* ab_pg_ready takes the node lock (pg_conn.c) before the schema is
-     * touched: a second daemon is refused without writing anything. */
     if (ab_pg_ready(p, err) || schema(p, err)) {
         if (err) ab_store_scrub(where, err->text, sizeof err->text);
         pg_close(p);
         return NULL;
     }
-    p->opened = 1;
     return p;
 }
 
@@ -118,6 +130,7 @@ static void pg_rollback(void *be)
     ab_pg *p = be;
     if (!p->in_tx) return;
     ab_pg_abort(p);
+    ab_pg_own_settle(p, 0);
     p->in_tx = 0;
 }
 
@@ -132,6 +145,7 @@ static ab_store_status pg_commit(void *be, ab_error *err)
         pg_rollback(p);
         return kind;
     }
+    ab_pg_own_settle(p, 1);
     p->in_tx = 0;
     return AB_STORE_OK;
 }
@@ -178,4 +192,7 @@ const ab_store_backend ab_store_postgresql = {
     ab_pg_outbox_put,
     ab_pg_outbox_del,
     ab_pg_outbox_load,
+    ab_pg_follow,
+    ab_pg_evaluator,
+    ab_pg_monitor_load,
 };

@@ -104,52 +104,6 @@ ab_store_status ab_pg_fail(ab_pg *p, const PGresult *r, const char *what, ab_err
     return ab_store_fail(err, k, "store: %s: PostgreSQL: %s", what, msg);
 }
 
-/* One abstatd per database (README "Storage and durability", PostgreSQL).
- * Each daemon counts in memory only the events it commits itself: it
- * replays the log at start and never reads what another commits later.
- * Two daemons on one database would each answer with their own part of
- * the counts, both wrong, until counting across nodes exists. So every
- * connection takes the session-level advisory lock AB_PG_NODE_LOCK
- * before its first write. A session lock goes with its connection: after
- * a reconnect it is taken again before anything is written, and when
- * another daemon got it meanwhile the operation fails BUSY (503, retry)
- * rather than two writers counting separately. wait_ms > 0 (at open)
- * polls that long: a daemon killed a moment ago still holds the lock
- * until its server process notices. */
-static ab_store_status take_lock(ab_pg *p, int wait_ms, ab_error *err)
-{
-    int64_t until = ab_pg_now_ms() + wait_ms;
-    for (;;) {
-        PGresult *r = NULL;
-        ab_store_status k = ab_pg_query(p, "take the node lock", "SELECT pg_try_advisory_lock("
-                                        AB_PG_STR(AB_PG_NODE_LOCK) ")", 0, NULL, NULL, NULL, 0,
-                                        &r, err);
-        int got;
-        if (k) return k;
-        got = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
-        PQclear(r);
-        if (got) {
-            p->locked = 1;
-            return AB_STORE_OK;
-        }
-        if (ab_pg_now_ms() >= until) break;
-        {
-            struct timespec ts = {0, 100 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-    }
-    return ab_store_fail(err, AB_STORE_BUSY, "store: " AB_PG_NODE_REFUSED " (PostgreSQL "
-                         "advisory lock %d is held by another session)", AB_PG_NODE_LOCK);
-}
-
-void ab_pg_unlock(ab_pg *p)
-{
-    if (!p->locked || !p->conn || p->broken || PQstatus(p->conn) != CONNECTION_OK) return;
-    if (!ab_pg_exec(p, "let go of the node lock", "SELECT pg_advisory_unlock("
-                    AB_PG_STR(AB_PG_NODE_LOCK) ")", NULL))
-        p->locked = 0;
-}
-
 static ab_store_status connect_now(ab_pg *p, ab_error *err)
 {
     /* The connection string comes after connect_timeout: its own wins. */
@@ -158,7 +112,6 @@ static ab_store_status connect_now(ab_pg *p, ab_error *err)
     char msg[200];
     ab_store_status kind;
     if (p->conn) PQfinish(p->conn);
-    p->locked = 0; /* a session lock goes with its connection */
     p->conn = PQconnectdbParams(keys, vals, 1);
     if (!p->conn) return ab_store_fail(err, AB_STORE_NOMEM, "store: connect to PostgreSQL: out of memory");
     if (PQstatus(p->conn) != CONNECTION_OK) {
@@ -182,11 +135,15 @@ static ab_store_status connect_now(ab_pg *p, ab_error *err)
      * only what the embedded store can relax without losing an
      * acknowledged event (SQLite's fsync of the side file), and nothing
      * here is like that. */
-    if ((kind = ab_pg_exec(p, "set up the session",
-                           "SET synchronous_commit TO on; SET client_min_messages TO warning",
-                           err)))
-        return kind;
-    return take_lock(p, p->opened ? 0 : AB_PG_LOCK_WAIT_MS, err);
+    /* LISTEN: the other nodes' commits wake this one's follower
+     * (pg_follow.c); a notification missed while disconnected is made up
+     * for by reading from the position reached, not from the message. */
+    kind = ab_pg_exec(p, "set up the session", "SET synchronous_commit TO on; "
+                      "SET client_min_messages TO warning; LISTEN " AB_PG_CHANNEL, err);
+    p->polled_ms = 0; /* read the log at once */
+    __atomic_store_n(&p->leader, 0, __ATOMIC_RELEASE); /* the lock went with the old session */
+    p->lead_tried_ms = 0;
+    return kind;
 }
 
 ab_store_status ab_pg_ready(ab_pg *p, ab_error *err)
@@ -202,8 +159,7 @@ ab_store_status ab_pg_ready(ab_pg *p, ab_error *err)
             PQstatus(p->conn) == CONNECTION_OK) {
             /* Idle, nothing was asked: a result now means trouble. */
             PGresult *r = PQisBusy(p->conn) ? NULL : PQgetResult(p->conn);
-            if (!r && !p->broken && PQstatus(p->conn) == CONNECTION_OK)
-                return p->locked ? AB_STORE_OK : take_lock(p, 0, err);
+            if (!r && !p->broken && PQstatus(p->conn) == CONNECTION_OK) return AB_STORE_OK;
             PQclear(r);
         }
         p->broken = 1;

@@ -9,7 +9,7 @@
 
 /* The schema this code writes (table abstat_schema); open() creates it,
  * migrates an older one and refuses a newer one. */
-#define AB_PG_SCHEMA 1
+#define AB_PG_SCHEMA 2
 
 /* How long one statement (or one batch's pipeline) may take before the
  * connection is given up as dead (AB_STORE_BUSY): a server that stopped
@@ -18,18 +18,14 @@
 /* libpq's connect_timeout (seconds) unless the connection string sets one. */
 #define AB_PG_CONNECT_TIMEOUT "10"
 
-/* One abstatd per database (README "Storage and durability", PostgreSQL):
- * the key of the session-level advisory lock each daemon holds on its
- * database for as long as it is connected (pg_conn.c says why). Schema
- * changes use 7303001 (pg.c), a transaction lock. */
-#define AB_PG_NODE_LOCK 7303002
-#define AB_PG_STR_(x) #x
-#define AB_PG_STR(x) AB_PG_STR_(x)
-/* How long open waits for that lock before refusing: a daemon killed a
- * moment ago holds it until its server process has noticed the closed
- * connection, a few milliseconds on a local server. */
-#define AB_PG_LOCK_WAIT_MS 3000
-#define AB_PG_NODE_REFUSED "another abstatd uses this database; several nodes are not supported yet"
+/* The channel every commit and configuration change notifies, and every
+ * node listens on (pg_follow.c). */
+#define AB_PG_CHANNEL "abstat_log"
+/* The session advisory lock of the one evaluator (README "Architecture",
+ * several nodes); 7303001 is the schema's transaction lock (pg.c). A
+ * session lock goes with its connection: a node killed or cut off lets go
+ * of it as its server process ends. */
+#define AB_PG_EVALUATOR_LOCK "7303003"
 
 /* The backend's handle: one connection, used by one thread at a time
  * (store.c serialises the ops). */
@@ -39,9 +35,26 @@ typedef struct {
     int in_tx;      /* a synchronous transaction (begin ... commit) is open */
     int broken;     /* the connection failed: reconnect before the next op */
     int recover;
-    int locked;     /* this connection holds AB_PG_NODE_LOCK */
-    int opened;     /* open succeeded: a reconnect takes the lock without waiting */
     ab_store_integrity *integ; /* during load: the caller's */
+    /* Following the shared log (pg_follow.c): every item up to seq
+     * `applied` has been handed on (or is this node's own); `got` holds
+     * the others' items the last commit read, for follow. */
+    int64_t applied;
+    ab_store_feed got;
+    int64_t polled_ms;  /* when the log was last read (monotonic) */
+    int more;           /* the last read stopped at its limit */
+    int loaded;         /* load has set applied: following may begin */
+    /* This session holds AB_PG_EVALUATOR_LOCK (read by any thread:
+     * atomics); lead_tried_ms: when it was last tried. */
+    int leader;
+    int64_t lead_tried_ms;
+    /* This node's own configuration changes: seqs taken in the open
+     * transaction (own_tx), then, once committed, until the log brings
+     * them back (own), so that they are not applied twice: an older one
+     * coming back after a newer one was made here would undo it for a
+     * moment. A seq of a transaction rolled back is another's to take. */
+    int64_t own_tx[8], own[64];
+    size_t nown_tx, nown;
 } ab_pg;
 
 /* Connects (again) when there is no usable connection: after a lost one
@@ -76,9 +89,6 @@ int64_t ab_pg_now_ms(void);
 ab_store_status ab_pg_fail(ab_pg *p, const PGresult *r, const char *what, ab_error *err);
 /* Rolls back whatever transaction is open (best effort, errors ignored). */
 void ab_pg_abort(ab_pg *p);
-/* Lets go of AB_PG_NODE_LOCK before the connection closes (best effort),
- * so that a daemon started right after a stop needs not wait for it. */
-void ab_pg_unlock(ab_pg *p);
 
 /* Integers as text parameters: buf of 24 bytes. */
 const char *ab_pg_i64(char *buf, int64_t v);
@@ -94,6 +104,28 @@ ab_store_status ab_pg_put_monitor(void *be, const ab_store_monitor *m, ab_error 
 ab_store_status ab_pg_clear_monitor(void *be, int64_t key, ab_error *err);
 ab_store_status ab_pg_outbox_put(void *be, const ab_store_delivery *d, ab_error *err);
 ab_store_status ab_pg_outbox_del(void *be, const char *id, ab_error *err);
+
+/* Following the shared log (pg_follow.c). FEED_SQL's parameters: after,
+ * up to (inclusive) and a limit; results in binary. */
+#define AB_PG_FEED_SQL                                                                    \
+    "SELECT seq, exp_key, 0, batch, NULL::text, NULL::text, 0, 0::bigint, 0::bigint,"     \
+    " NULL::text FROM abstat_log WHERE seq > $1 AND seq <= $2 UNION ALL"                  \
+    " SELECT seq, key, op, NULL::bytea, id, config, stopped, created_ms,"                 \
+    " monitoring_since_ms, changes FROM abstat_config_log WHERE seq > $1 AND seq <= $2"   \
+    " ORDER BY 1 LIMIT $3"
+/* Appends FEED_SQL's rows to out; *last is the highest seq read (unchanged
+ * when none). */
+ab_store_status ab_pg_feed_parse(ab_pg *p, const PGresult *r, ab_store_feed *out, int64_t *last,
+                                 ab_error *err);
+ab_store_status ab_pg_follow(void *be, int poll, ab_store_feed *out, ab_error *err);
+int ab_pg_evaluator(const void *be);
+ab_store_status ab_pg_monitor_load(void *be, int (*cb)(void *ctx, const ab_store_monitor *m),
+                                   void *ctx, ab_error *err);
+/* Takes the next position in the log (and with it the head row's lock,
+ * until the transaction ends) for a configuration change. */
+ab_store_status ab_pg_take_seq(ab_pg *p, int64_t *seq, ab_error *err);
+/* The open transaction's own seqs: committed (1) or rolled back (0). */
+void ab_pg_own_settle(ab_pg *p, int committed);
 
 /* The start and the outbox replay (pg_load.c). */
 ab_store_status ab_pg_load(void *be, const ab_store_loader *ld, void *ctx, int recover,

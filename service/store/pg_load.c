@@ -223,13 +223,17 @@ static ab_store_status replay(ab_pg *p, const ab_store_loader *ld, void *ctx, st
     ab_store_status kind;
     if ((kind = ab_pg_exec(p, "start the replay",
                            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err)) ||
-        (kind = ab_pg_query(p, "read the commit counter", "SELECT commits, batches, events FROM "
-                            "abstat_commits WHERE key = 0", 0, NULL, NULL, NULL, 0, &r, err)))
+        (kind = ab_pg_query(p, "read the commit counter", "SELECT commits, batches, events, "
+                            "(SELECT seq FROM abstat_log_head) FROM abstat_commits WHERE key = 0",
+                            0, NULL, NULL, NULL, 0, &r, err)))
         return kind;
     if (PQntuples(r) == 1) {
         ss->commits = (uint64_t)ab_pg_get_i64(r, 0, 0);
         ss->batches = (uint64_t)ab_pg_get_i64(r, 0, 1);
         ss->events = (uint64_t)ab_pg_get_i64(r, 0, 2);
+        /* This snapshot holds every item up to the head it sees (pg_follow.c):
+         * following goes on from there. */
+        p->applied = ab_pg_get_i64(r, 0, 3);
     } else if ((kind = ab_store_refuse(p->recover, p->integ, err, "the commit counter (abstat_commits row 0) is missing"))) {
         PQclear(r);
         return kind;
@@ -293,6 +297,7 @@ ab_store_status ab_pg_load(void *be, const ab_store_loader *ld, void *ctx, int r
                       (unsigned long long)integ->corrupt_rows, (unsigned long long)ss.events);
         }
     }
+    if (!kind) p->loaded = 1;
     integ->commits = ss.commits;
     integ->batches = ss.batches;
     integ->events = ss.events;
@@ -324,4 +329,13 @@ ab_store_status ab_pg_outbox_load(void *be, int (*cb)(void *ctx, const ab_store_
     }
     PQclear(r);
     return AB_STORE_OK;
+}
+
+ab_store_status ab_pg_monitor_load(void *be, int (*cb)(void *ctx, const ab_store_monitor *m),
+                                   void *ctx, ab_error *err)
+{
+    ab_pg *p = be;
+    ab_store_loader ld = {NULL, NULL, cb};
+    ab_store_status kind = p->in_tx ? AB_STORE_OK : ab_pg_ready(p, err);
+    return kind ? kind : load_monitors(p, &ld, ctx, err);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "store/record.h"
 
 #define INSERT_ROW "INSERT INTO abstat_log(seq, exp_key, batch) VALUES($1, $2, $3)"
@@ -17,18 +18,39 @@
     "UPDATE abstat_commits SET commits = commits + 1, batches = batches + $1,"          \
     " events = events + $2 WHERE key = 0"
 
-/* Sends one statement into the pipeline. */
-static ab_store_status send(ab_pg *p, const char *sql, int n, const char *const *vals,
-                            const int *lens, const int *fmts, ab_error *err)
+/* Sends one statement into the pipeline (binary: its results in binary). */
+static ab_store_status send_fmt(ab_pg *p, const char *sql, int n, const char *const *vals,
+                                const int *lens, const int *fmts, int binary, ab_error *err)
 {
-    if (!PQsendQueryParams(p->conn, sql, n, NULL, vals, lens, fmts, 0))
+    if (!PQsendQueryParams(p->conn, sql, n, NULL, vals, lens, fmts, binary))
         return ab_pg_fail(p, NULL, "commit events (send)", err);
     return AB_STORE_OK;
 }
 
+static ab_store_status send(ab_pg *p, const char *sql, int n, const char *const *vals,
+                            const int *lens, const int *fmts, ab_error *err)
+{
+    return send_fmt(p, sql, n, vals, lens, fmts, 0, err);
+}
+
+/* A batch of a node that had not seen an experiment's deletion yet: its
+ * rows break abstat_log's foreign key. Not the client's fault and gone on
+ * a retry (which the node then refuses with 404 or counts in the
+ * experiment as it now is): BUSY, 503 with Retry-After. */
+static ab_store_status fail_row(ab_pg *p, const PGresult *r, ab_error *err)
+{
+    const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (st && !strcmp(st, "23503"))
+        return ab_store_fail(err, AB_STORE_BUSY, "store: commit events: an experiment of this "
+                             "batch was deleted by another node meanwhile; send again");
+    return ab_pg_fail(p, r, "commit events", err);
+}
+
 /* Reads the pipeline's results: nq statements, then the sync. The first
- * failure is the outcome; later statements come back aborted. */
-static ab_store_status drain(ab_pg *p, int nq, int64_t deadline, ab_error *err)
+ * failure is the outcome; later statements come back aborted. The first
+ * statement's result is kept in *first (the caller clears it). */
+static ab_store_status drain(ab_pg *p, int nq, int64_t deadline, PGresult **first,
+                             ab_error *err)
 {
     ab_store_status kind = AB_STORE_OK, k;
     PGresult *r;
@@ -45,8 +67,9 @@ static ab_store_status drain(ab_pg *p, int nq, int64_t deadline, ab_error *err)
                 kind = PQresultStatus(r) == PGRES_PIPELINE_ABORTED
                            ? ab_store_fail(err, AB_STORE_INTERNAL, "store: commit events: "
                                            "the pipeline was aborted")
-                           : ab_pg_fail(p, r, "commit events", err);
-            PQclear(r);
+                           : fail_row(p, r, err);
+            if (i == 0 && !*first && PQresultStatus(r) == PGRES_TUPLES_OK) *first = r;
+            else PQclear(r);
         }
     }
     /* not reached: the sync ends the loop */
@@ -57,13 +80,13 @@ ab_store_status ab_pg_commit_batch(void *be, const ab_store_batch *b, ab_store_s
                                    ab_error *err)
 {
     ab_pg *p = be;
-    PGresult *r = NULL;
+    PGresult *r = NULL, *feed = NULL;
     ab_store_status kind;
     int64_t head, deadline;
     uint64_t events = 0;
-    char n[24], nb[24], ne[24];
-    const char *v[2];
-    int nq = 0;
+    char n[24], nb[24], ne[24], fa[24], fh[24];
+    const char *v[3];
+    int nq = 0, fmt_bin[3] = {0, 0, 0};
     (void)seal; /* nothing is left to a witness: COMMIT returned means durable */
     if (p->in_tx)
         return ab_store_fail(err, AB_STORE_INVALID, "store: a batch inside a transaction");
@@ -101,6 +124,15 @@ ab_store_status ab_pg_commit_batch(void *be, const ab_store_batch *b, ab_store_s
         kind = ab_pg_fail(p, NULL, "commit events (pipeline mode)", err);
         goto fail;
     }
+    /* First what the other nodes committed since this one last read: all
+     * of it is visible now (the head row's lock was granted only after
+     * the last writer before this one committed), and nothing above head
+     * can be (this transaction holds the lock). Those items come before
+     * this batch in every node's order (store.h, "Several nodes"). */
+    v[0] = ab_pg_i64(fa, p->applied);
+    v[1] = ab_pg_i64(fh, head);
+    v[2] = "9223372036854775807";
+    if (!(kind = send_fmt(p, AB_PG_FEED_SQL, 3, v, NULL, fmt_bin, 1, err))) nq++;
     for (size_t i = 0; i < b->n && !kind; i++) {
         const ab_store_row *row = &b->rows[i];
         char s[24], k[24], c[24];
@@ -125,6 +157,7 @@ ab_store_status ab_pg_commit_batch(void *be, const ab_store_batch *b, ab_store_s
     v[0] = ab_pg_i64(nb, (int64_t)b->n);
     v[1] = ab_pg_i64(ne, (int64_t)events);
     if (!kind && !(kind = send(p, COUNT_ALL, 2, v, NULL, NULL, err))) nq++;
+    if (!kind && !(kind = send(p, "NOTIFY " AB_PG_CHANNEL, 0, NULL, NULL, NULL, err))) nq++;
     if (!kind && !(kind = send(p, "COMMIT", 0, NULL, NULL, NULL, err))) nq++;
     if (!PQpipelineSync(p->conn) && !kind) kind = ab_pg_fail(p, NULL, "commit events (sync)", err);
     /* Sent even after a failure: the sync's results end the pipeline. */
@@ -133,7 +166,7 @@ ab_store_status ab_pg_commit_batch(void *be, const ab_store_batch *b, ab_store_s
         if (!kind) kind = kf;
     }
     if (!p->broken) {
-        ab_store_status k2 = drain(p, nq, deadline, kind ? NULL : err);
+        ab_store_status k2 = drain(p, nq, deadline, &feed, kind ? NULL : err);
         if (!kind) kind = k2;
     }
     /* A connection lost after the COMMIT was sent and before its answer
@@ -142,7 +175,20 @@ ab_store_status ab_pg_commit_batch(void *be, const ab_store_batch *b, ab_store_s
      * store, make that safe), and the start-up checks count what is
      * there. */
     if (!p->broken && !PQexitPipelineMode(p->conn)) p->broken = 1;
-    if (kind == AB_STORE_OK) return AB_STORE_OK;
+    if (kind == AB_STORE_OK) {
+        int64_t last = p->applied;
+        ab_error ferr = {0, ""};
+        /* Committed: the items read are this node's to apply, then its own
+         * rows, head + 1 .. head + n. Should copying them fail (out of
+         * memory) this node's counts would miss them: say so loudly. */
+        if (feed && ab_pg_feed_parse(p, feed, &p->got, &last, &ferr))
+            ab_logerr("store: %s; this node's counts now miss other nodes' events: restart it",
+                      ferr.text);
+        PQclear(feed);
+        p->applied = head + (int64_t)b->n;
+        return AB_STORE_OK;
+    }
+    PQclear(feed);
 fail:
     ab_pg_abort(p);
     return kind;
@@ -153,9 +199,20 @@ static const char *text_or(const char *s, const char *dflt)
     return s ? s : dflt;
 }
 
-ab_store_status ab_pg_put_experiment(void *be, ab_store_experiment *e, ab_error *err)
+/* The change just written goes into the log at seq, as the row now is. */
+static ab_store_status log_experiment(ab_pg *p, int64_t seq, int64_t key, ab_error *err)
 {
-    ab_pg *p = be;
+    char s[24], k[24];
+    const char *v[2] = {ab_pg_i64(s, seq), ab_pg_i64(k, key)};
+    ab_store_status kind = ab_pg_query(p, "log the change", "INSERT INTO abstat_config_log "
+                                       "SELECT $1, key, 1, id, config, stopped, created_ms, "
+                                       "monitoring_since_ms, changes FROM abstat_experiments "
+                                       "WHERE key = $2", 2, v, NULL, NULL, 0, NULL, err);
+    return kind ? kind : ab_pg_exec(p, "log the change", "NOTIFY " AB_PG_CHANNEL, err);
+}
+
+static ab_store_status write_experiment(ab_pg *p, ab_store_experiment *e, ab_error *err)
+{
     char st[24], cr[24], ms[24], k[24];
     PGresult *r = NULL;
     ab_store_status kind;
@@ -186,12 +243,30 @@ ab_store_status ab_pg_put_experiment(void *be, ab_store_experiment *e, ab_error 
     }
 }
 
+/* The log position first: every writer takes the head row before any
+ * other row, so that two nodes' writes never wait for each other in
+ * opposite orders. */
+ab_store_status ab_pg_put_experiment(void *be, ab_store_experiment *e, ab_error *err)
+{
+    ab_pg *p = be;
+    int64_t seq;
+    ab_store_status kind;
+    if ((kind = ab_pg_take_seq(p, &seq, err)) || (kind = write_experiment(p, e, err)))
+        return kind;
+    return log_experiment(p, seq, e->key, err);
+}
+
 ab_store_status ab_pg_delete_experiment(void *be, int64_t key, ab_error *err)
 {
-    char sql[700];
+    char sql[900];
     long long k = (long long)key;
+    int64_t seq;
+    ab_store_status kind = ab_pg_take_seq(be, &seq, err);
+    if (kind) return kind;
     /* Its rows and events leave the counter with it. */
     snprintf(sql, sizeof sql,
+             "INSERT INTO abstat_config_log(seq, key, op) VALUES(%lld, %lld, 2);"
+             "NOTIFY " AB_PG_CHANNEL ";"
              "UPDATE abstat_commits SET batches = abstat_commits.batches - c.batches,"
              " events = abstat_commits.events - c.events"
              " FROM (SELECT batches, events FROM abstat_commits WHERE key = %lld) c"
@@ -199,7 +274,7 @@ ab_store_status ab_pg_delete_experiment(void *be, int64_t key, ab_error *err)
              "DELETE FROM abstat_commits WHERE key = %lld;"
              "DELETE FROM abstat_log WHERE exp_key = %lld;"
              "DELETE FROM abstat_monitor WHERE key = %lld;"
-             "DELETE FROM abstat_experiments WHERE key = %lld;", k, k, k, k, k);
+             "DELETE FROM abstat_experiments WHERE key = %lld;", (long long)seq, k, k, k, k, k, k);
     return ab_pg_exec(be, "delete experiment", sql, err);
 }
 

@@ -260,4 +260,7 @@ const ab_store_backend ab_store_sqlite = {
     ab_sqlite_outbox_put,
     ab_sqlite_outbox_del,
     ab_sqlite_outbox_load,
+    NULL, /* follow: one daemon per data directory (dir_lock.c) */
+    NULL,
+    NULL,
 };

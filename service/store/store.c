@@ -1,51 +1,12 @@
 /* store.c — the backend-independent half of store.h: the commit thread and its order. */
-#include "store/store_backend.h"
+#include "store/store_impl.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* One submitted batch: queued, then committed and waiting for its
- * callback on the caller's thread. */
-typedef struct job {
-    ab_store_batch *batch;
-    ab_store_done done;
-    void *arg;
-    ab_store_result result;
-    ab_store_seal seal;
-    struct job *next;
-} job;
-
-struct ab_store {
-    const ab_store_backend *be;
-    void *impl;
-    /* The backend is used by one thread at a time: the store thread holds
-     * this during a batch commit, the caller from begin to commit (and
-     * around each write outside a transaction). */
-    pthread_mutex_t backend;
-    /* lock guards the queues, unfinished, sealing and the stops; work
-     * wakes the commit thread, seal the witness thread, finished
-     * ab_store_wait. */
-    pthread_mutex_t lock;
-    pthread_cond_t work, seal, finished;
-    job *queue, *queue_tail;     /* submitted, not committed yet */
-    job *sealq, *sealq_tail;     /* committed, the backend's witness to run */
-    job *done, *done_tail;       /* committed, callback not run yet */
-    size_t unfinished;           /* submitted and not finished */
-    size_t uncommitted;          /* submitted and not through commit_batch yet */
-    size_t in_flight;            /* submitted and callback not run (caller's thread) */
-    int sealing;                 /* the witness thread holds a job */
-    int stop, stop_witness;
-    pthread_t thread, witness;
-    int started, witness_started;
-    void (*notify)(void *arg);
-    void *notify_arg;
-    int in_tx;                   /* caller's thread only */
-    int held;                    /* caller's thread only: inside a HELD call */
-    int recover;
-    ab_store_integrity integ;
-};
+#include "base/log.h"
 
 static double mono_seconds(void)
 {
@@ -78,6 +39,54 @@ static void finish(ab_store *s, job *j)
 /* The commit thread: commits queued batches one after the other, in
  * order; a commit that left a seal (or follows one still being sealed)
  * goes on to the witness thread, so that outcomes keep their order. */
+/* How often an idle store thread looks for a notification of a shared
+ * store (a local check, no round trip; the backend queries at most every
+ * AB_STORE_FOLLOW_POLL_MS without one). */
+#define FOLLOW_TICK_MS 20
+
+/* Idle, on a shared store: what the others committed since goes to the
+ * caller as a job of its own, behind every outcome before it. Called and
+ * returns with s->lock held. */
+static void follow_idle(ab_store *s)
+{
+    ab_error err = {0, ""};
+    ab_store_status kind;
+    /* The job first: items once read must reach the caller, in order. */
+    job *j = calloc(1, sizeof *j);
+    if (!j) return;
+    j->followed = 1;
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->backend);
+    kind = s->be->follow(s->impl, 1, &j->feed, &err);
+    pthread_mutex_unlock(&s->backend);
+    if (kind && kind != AB_STORE_BUSY)
+        ab_log_ratelimited(AB_LOG_ERROR, "following the shared log: %s", err.text);
+    pthread_mutex_lock(&s->lock);
+    if (!j->feed.n) {
+        free(j);
+        return;
+    }
+    s->unfinished++;
+    finish(s, j);
+}
+
+static void wait_work(ab_store *s)
+{
+    struct timespec ts;
+    if (!s->be->follow) {
+        pthread_cond_wait(&s->work, &s->lock);
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += FOLLOW_TICK_MS * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    if (pthread_cond_timedwait(&s->work, &s->lock, &ts) != 0 && !s->queue && !s->stop)
+        follow_idle(s);
+}
+
 static void *commit_main(void *arg)
 {
     ab_store *s = arg;
@@ -85,7 +94,7 @@ static void *commit_main(void *arg)
     for (;;) {
         job *j;
         double t0;
-        while (!s->queue && !s->stop) pthread_cond_wait(&s->work, &s->lock);
+        while (!s->queue && !s->stop) wait_work(s);
         if (!s->queue) break; /* stopping, and nothing left */
         j = s->queue;
         s->queue = j->next;
@@ -99,6 +108,12 @@ static void *commit_main(void *arg)
         t0 = mono_seconds();
         pthread_mutex_lock(&s->backend);
         j->result.kind = s->be->commit_batch(s->impl, j->batch, &j->seal, &j->result.err);
+        /* The others' items below this batch's seq come before its outcome. */
+        if (j->result.kind == AB_STORE_OK && s->be->follow) {
+            ab_error ferr = {0, ""};
+            if (s->be->follow(s->impl, 0, &j->feed, &ferr))
+                ab_log_ratelimited(AB_LOG_ERROR, "following the shared log: %s", ferr.text);
+        }
         pthread_mutex_unlock(&s->backend);
         j->result.seconds = mono_seconds() - t0;
 
@@ -268,6 +283,22 @@ void ab_store_set_notify(ab_store *s, void (*notify)(void *arg), void *arg)
     pthread_mutex_unlock(&s->lock);
 }
 
+void ab_store_set_follow(ab_store *s, ab_store_follow follow, void *arg)
+{
+    s->follow = follow;
+    s->follow_arg = arg;
+}
+
+int ab_store_shared(const ab_store *s)
+{
+    return s->be->follow != NULL;
+}
+
+int ab_store_evaluator(const ab_store *s)
+{
+    return s->be->evaluator ? s->be->evaluator(s->impl) : 1;
+}
+
 ab_store_status ab_store_submit(ab_store *s, ab_store_batch *b, ab_store_done done, void *arg)
 {
     job *j = calloc(1, sizeof *j);
@@ -300,6 +331,12 @@ size_t ab_store_complete(ab_store *s)
     pthread_mutex_unlock(&s->lock);
     for (; list; list = next) {
         next = list->next;
+        ab_store_feed_run(&list->feed, s->follow, s->follow_arg);
+        if (list->followed) {
+            free(list);
+            n++;
+            continue;
+        }
         s->in_flight--;
         if (list->done) list->done(list->arg, &list->result);
         ab_store_batch_free(list->batch);
@@ -338,137 +375,3 @@ int ab_store_accepting(ab_store *s)
     return idle;
 }
 
-/* ---- Synchronous writes ------------------------------------------------ */
-
-ab_store_status ab_store_begin(ab_store *s, ab_error *err)
-{
-    ab_store_status rc;
-    if (s->in_tx) return AB_STORE_OK;
-    if (s->held)
-        return ab_store_fail(err, AB_STORE_INVALID, "store: a transaction inside a callback");
-    pthread_mutex_lock(&s->backend);
-    if ((rc = s->be->begin(s->impl, err)) != AB_STORE_OK) {
-        pthread_mutex_unlock(&s->backend);
-        return rc;
-    }
-    s->in_tx = 1;
-    return AB_STORE_OK;
-}
-
-ab_store_status ab_store_commit(ab_store *s, ab_error *err)
-{
-    ab_store_status rc;
-    if (!s->in_tx) return AB_STORE_OK;
-    rc = s->be->commit(s->impl, err);
-    s->in_tx = 0;
-    pthread_mutex_unlock(&s->backend);
-    return rc;
-}
-
-void ab_store_rollback(ab_store *s)
-{
-    if (!s->in_tx) return;
-    s->be->rollback(s->impl);
-    s->in_tx = 0;
-    pthread_mutex_unlock(&s->backend);
-}
-
-int ab_store_in_transaction(const ab_store *s)
-{
-    return s->in_tx;
-}
-
-static ab_store_status outside(ab_error *err)
-{
-    return ab_store_fail(err, AB_STORE_INVALID, "store: write outside a transaction");
-}
-
-ab_store_status ab_store_put_experiment(ab_store *s, ab_store_experiment *e, ab_error *err)
-{
-    return s->in_tx ? s->be->put_experiment(s->impl, e, err) : outside(err);
-}
-
-ab_store_status ab_store_delete_experiment(ab_store *s, int64_t key, ab_error *err)
-{
-    return s->in_tx ? s->be->delete_experiment(s->impl, key, err) : outside(err);
-}
-
-ab_store_status ab_store_put_monitor(ab_store *s, const ab_store_monitor *m, ab_error *err)
-{
-    return s->in_tx ? s->be->put_monitor(s->impl, m, err) : outside(err);
-}
-
-ab_store_status ab_store_clear_monitor(ab_store *s, int64_t key, ab_error *err)
-{
-    return s->in_tx ? s->be->clear_monitor(s->impl, key, err) : outside(err);
-}
-
-/* ---- Start and operations ---------------------------------------------- */
-
-/* Runs one backend call with the backend held, unless the caller holds
- * it already: a transaction, or a load or outbox callback that calls the
- * store again. */
-#define HELD(s, call)                                                       \
-    do {                                                                    \
-        int take_ = !(s)->in_tx && !(s)->held;                              \
-        if (take_) pthread_mutex_lock(&(s)->backend);                       \
-        (s)->held++;                                                        \
-        call;                                                               \
-        (s)->held--;                                                        \
-        if (take_) pthread_mutex_unlock(&(s)->backend);                     \
-    } while (0)
-
-ab_store_status ab_store_load(ab_store *s, const ab_store_loader *loader, void *ctx,
-                              ab_error *err)
-{
-    ab_store_status rc;
-    memset(&s->integ, 0, sizeof s->integ);
-    HELD(s, rc = s->be->load(s->impl, loader, ctx, s->recover, &s->integ, err));
-    return rc;
-}
-
-void ab_store_set_recover(ab_store *s, int recover)
-{
-    s->recover = recover;
-}
-
-const ab_store_integrity *ab_store_integrity_of(const ab_store *s)
-{
-    return &s->integ;
-}
-
-int ab_store_writable(ab_store *s)
-{
-    int ok;
-    if (s->in_tx) return 1; /* a transaction is open: its commit will tell */
-    HELD(s, ok = s->be->writable(s->impl));
-    return ok;
-}
-
-size_t ab_store_memory_bytes(const ab_store *s)
-{
-    return s ? s->be->memory_bytes(s->impl) : ab_store_sqlite.memory_bytes(NULL);
-}
-
-ab_store_status ab_store_outbox_put(ab_store *s, const ab_store_delivery *d, ab_error *err)
-{
-    ab_store_status rc;
-    HELD(s, rc = s->be->outbox_put(s->impl, d, err));
-    return rc;
-}
-
-ab_store_status ab_store_outbox_del(ab_store *s, const char *id, ab_error *err)
-{
-    ab_store_status rc;
-    HELD(s, rc = s->be->outbox_del(s->impl, id, err));
-    return rc;
-}
-
-ab_store_status ab_store_outbox_load(ab_store *s,
-                                     int (*cb)(void *ctx, const ab_store_delivery *d),
-                                     void *ctx, ab_error *err)
-{
-    ab_store_status rc;
-    HELD(s, rc = s->be->outbox_load(s->impl, cb, ctx, err));
-    return rc;
-}

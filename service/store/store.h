@@ -186,6 +186,54 @@ ab_store_status ab_store_put_monitor(ab_store *s, const ab_store_monitor *m, ab_
 /* Deletes every monitor row of experiment `key` (a monitoring restart). */
 ab_store_status ab_store_clear_monitor(ab_store *s, int64_t key, ab_error *err);
 
+/* ---- Several nodes: what the others wrote ------------------------------ */
+
+/* On a store that several daemons share (PostgreSQL), every commit and
+ * every configuration change has a position (seq) in one log, in commit
+ * order. Each node hands every item of that log to the caller's thread in
+ * seq order, its own included: before the outcome of a batch it committed
+ * at seq s come the others' items below s, and when idle the store thread
+ * follows the log (LISTEN/NOTIFY, and a poll at least every
+ * AB_STORE_FOLLOW_POLL_MS). A node's own event rows and configuration
+ * changes are not handed back (its batch's outcome and its own write stand
+ * for them), save a change made in a transaction of more than a few: that
+ * one comes back, and applying it again changes nothing. */
+#define AB_STORE_FOLLOW_POLL_MS 200
+
+typedef enum {
+    AB_FEED_EVENTS = 0,       /* another node's event row of experiment key */
+    AB_FEED_EXPERIMENT = 1,   /* experiment key created or changed: exp is its row then */
+    AB_FEED_DELETE = 2        /* experiment key deleted with its events */
+} ab_feed_kind;
+
+typedef struct {
+    ab_feed_kind kind;
+    int64_t seq;
+    int64_t key;
+    const unsigned char *row; /* EVENTS: the stored row (record.h), len bytes, unchecked */
+    size_t len;
+    const ab_store_experiment *exp; /* EXPERIMENT */
+} ab_store_feed_item;
+
+/* Called on the caller's thread from ab_store_complete, in log order; the
+ * item lives only during the call. */
+typedef void (*ab_store_follow)(void *arg, const ab_store_feed_item *it);
+/* Sets the follower (before the first submit; NULL: items are dropped). */
+void ab_store_set_follow(ab_store *s, ab_store_follow follow, void *arg);
+/* 1 when other daemons may write to this store (its backend follows a
+ * shared log). */
+int ab_store_shared(const ab_store *s);
+/* 1 when this node is the one evaluator of a shared store (it holds the
+ * store's evaluator lock, tried every AB_STORE_LEAD_TRY_MS by the store
+ * thread and held until its connection ends); always 1 when not shared.
+ * No wait: the store thread keeps the answer. */
+#define AB_STORE_LEAD_TRY_MS 1000
+int ab_store_evaluator(const ab_store *s);
+/* Every stored monitor row (the evaluator's), as ab_store_load gives
+ * them; rows live only during the call. A transaction of its own. */
+ab_store_status ab_store_monitor_load(ab_store *s, int (*cb)(void *ctx, const ab_store_monitor *m),
+                                      void *ctx, ab_error *err);
+
 /* ---- Start ------------------------------------------------------------- */
 
 /* Replay on start: every experiment (in key order), then for each its

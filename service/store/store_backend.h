@@ -36,6 +36,22 @@ typedef struct {
     uint64_t v[6];
 } ab_store_seal;
 
+/* Items of the shared log copied for the caller's thread (feed.c), in
+ * order; an empty feed is all zeros. */
+typedef struct ab_store_feed_row ab_store_feed_row;
+typedef struct {
+    ab_store_feed_row *head, *tail;
+    size_t n;
+} ab_store_feed;
+
+/* Appends a copy of it (its row and strings too). */
+ab_store_status ab_store_feed_add(ab_store_feed *f, const ab_store_feed_item *it, ab_error *err);
+/* Appends every item of from to to; from is left empty. */
+void ab_store_feed_move(ab_store_feed *to, ab_store_feed *from);
+/* Calls follow (when not NULL) on each item in order, then empties f. */
+void ab_store_feed_run(ab_store_feed *f, ab_store_follow follow, void *arg);
+void ab_store_feed_free(ab_store_feed *f);
+
 /* The operations, each on the backend handle open returned. store.c calls
  * them one at a time (never two at once, whatever the thread), so a
  * backend needs no locking of its own; commit_batch runs on the store
@@ -78,14 +94,25 @@ typedef struct {
     ab_store_status (*outbox_del)(void *be, const char *id, ab_error *err);
     ab_store_status (*outbox_load)(void *be, int (*cb)(void *ctx, const ab_store_delivery *d),
                                    void *ctx, ab_error *err);
+    /* A shared store (NULL otherwise): moves into *out the other nodes'
+     * items that the last commit_batch read (those before its own), and
+     * with poll set also reads what was committed since (when a
+     * notification came or AB_STORE_FOLLOW_POLL_MS passed), in order. On
+     * the store thread, between commits. */
+    ab_store_status (*follow)(void *be, int poll, ab_store_feed *out, ab_error *err);
+    /* A shared store: 1 while this node holds the evaluator lock (follow
+     * tries to take it); any thread. */
+    int (*evaluator)(const void *be);
+    /* A shared store: every monitor row, on the caller's thread. */
+    ab_store_status (*monitor_load)(void *be, int (*cb)(void *ctx, const ab_store_monitor *m),
+                                    void *ctx, ab_error *err);
 } ab_store_backend;
 
 /* SQLite: a database abstat.db in a data directory (sqlite.c). */
 extern const ab_store_backend ab_store_sqlite;
 /* PostgreSQL: where is a libpq connection string (postgresql://... or
- * key=value ...); tables abstat_* in that database (pg*.c). One open
- * store per database: a second open is refused (BUSY), by the advisory
- * lock of pg_conn.c. */
+ * key=value ...); tables abstat_* in that database (pg*.c). Any number
+ * of daemons may share one database (follow). */
 extern const ab_store_backend ab_store_postgresql;
 
 /* ab_store_open with a given backend (the contract tests run each). */

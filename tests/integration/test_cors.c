@@ -148,18 +148,6 @@ static void test_start(void)
 
 /* ---- enforced ------------------------------------------------------------ */
 
-static double events_of(const td_daemon *d, const char *id)
-{
-    char path[100];
-    td_response r;
-    double n;
-    snprintf(path, sizeof path, "/v1/experiments/%s", id);
-    r = td_req(d, "GET", path, NULL);
-    n = r.status == 200 ? json_number_value(json_object_get(r.json, "events")) : -1;
-    td_free(&r);
-    return n;
-}
-
 static int has_header(const td_response *r, const char *line)
 {
     return strstr(r->headers, line) != NULL;
@@ -219,7 +207,7 @@ static void test_listed(void)
     CHECK_INT(r.status, 403);
     CHECK(r.json != NULL);
     td_free(&r);
-    CHECK_INT(events_of(&d, "c"), 0);
+    CHECK_INT(td_events_of(&d, "c"), 0);
     /* Its preflight gets no CORS headers, so a browser sends nothing. */
     r = td_request(&d, "OPTIONS", "/v1/events", NULL, 0,
                    "Origin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\n");
@@ -236,7 +224,7 @@ static void test_listed(void)
     CHECK(has_header(&r, "Access-Control-Allow-Credentials: true"));
     CHECK(has_header(&r, "Vary: Origin"));
     td_free(&r);
-    CHECK_INT(events_of(&d, "c"), 1);
+    CHECK_INT(td_events_of(&d, "c"), 1);
     r = td_request(&d, "OPTIONS", "/v1/events", NULL, 0,
                    "Origin: http://127.0.0.1:3000\r\nAccess-Control-Request-Method: POST\r\n"
                    "Access-Control-Request-Headers: content-type\r\n"
@@ -267,7 +255,7 @@ static void test_listed(void)
     CHECK_INT(r.status, 202);
     CHECK(!has_header(&r, "Access-Control-Allow-Origin"));
     td_free(&r);
-    CHECK_INT(events_of(&d, "c"), 2);
+    CHECK_INT(td_events_of(&d, "c"), 2);
     /* Other routes are not for pages: no CORS headers there. */
     r = td_request(&d, "GET", "/v1/experiments/c", NULL, 0, "Origin: https://shop.example\r\n");
     CHECK_INT(r.status, 200);
@@ -300,11 +288,11 @@ static void test_unlisted_daemon(void)
     CHECK_INT(r.status, 204);
     CHECK(!has_header(&r, "Access-Control-Allow-Origin"));
     td_free(&r);
-    CHECK_INT(events_of(&d, "c"), 0);
+    CHECK_INT(td_events_of(&d, "c"), 0);
     r = td_req(&d, "POST", "/v1/events", ev_a);
     CHECK_INT(r.status, 202);
     td_free(&r);
-    CHECK_INT(events_of(&d, "c"), 1);
+    CHECK_INT(td_events_of(&d, "c"), 1);
     CHECK_INT(td_stop(&d), 0);
     td_cleanup(&d);
 }
@@ -329,7 +317,7 @@ static void test_star(void)
     CHECK(has_header(&r, "Access-Control-Allow-Credentials: true"));
     CHECK(has_header(&r, "Vary: Origin"));
     td_free(&r);
-    CHECK_INT(events_of(&d, "c"), 1);
+    CHECK_INT(td_events_of(&d, "c"), 1);
     CHECK_INT(td_stop(&d), 0);
     td_cleanup(&d);
 }

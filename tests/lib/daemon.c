@@ -267,6 +267,18 @@ double td_metric_in(const char *body, const char *name, double absent)
     return p ? strtod(p + strlen(key), NULL) : absent;
 }
 
+double td_events_of(const td_daemon *d, const char *id)
+{
+    char path[300];
+    td_response r;
+    double n;
+    snprintf(path, sizeof path, "/v1/experiments/%s", id);
+    r = td_req(d, "GET", path, NULL);
+    n = r.status == 200 ? json_number_value(json_object_get(r.json, "events")) : -1;
+    td_free(&r);
+    return n;
+}
+
 double td_metric(const td_daemon *d, const char *name)
 {
     td_response r = td_req(d, "GET", "/metrics", NULL);

@@ -51,6 +51,8 @@ int td_send_all(int fd, const char *p, size_t n);
 double td_now_s(void);
 /* A gauge or counter of d's /metrics (unauthenticated), -1 when absent. */
 double td_metric(const td_daemon *d, const char *name);
+/* The "events" GET /v1/experiments/ID answers on d, -1 when not 200. */
+double td_events_of(const td_daemon *d, const char *id);
 /* The same read from a /metrics body; `absent` when it is not there. */
 double td_metric_in(const char *body, const char *name, double absent);
 /* A blocking TCP connection to 127.0.0.1:port, or -1. */
